@@ -1,0 +1,171 @@
+"""WeChat Official Account statistics (datacube and publisher ad stats) as a dlt source.
+
+Every statistics endpoint becomes one incrementally loaded, merge-keyed table; see README.md
+for the table catalogue and DESIGN.md for the behaviour.
+
+    import dlt
+    from wechat_datacube_source import wechat_datacube
+
+    pipeline = dlt.pipeline("wechat_datacube", destination="duckdb", dataset_name="wechat_datacube")
+    pipeline.run(wechat_datacube())
+"""
+
+from datetime import date
+from typing import Iterator, Optional, Sequence, Union
+
+import dlt
+from dlt.common.typing import TSecretStrValue
+from dlt.extract.resource import DltResource
+
+from .catalog import ENDPOINTS, Endpoint
+from .client import WeChatClient
+from .clock import last_complete_day
+from .config import SourceConfig, validate
+from .errors import (
+    ConfigurationError,
+    PayloadError,
+    TransportError,
+    WeChatApiError,
+    WeChatSourceError,
+)
+from .redaction import Redactor
+from .resources import (
+    CODE_LABEL_COLUMNS,
+    SYNC_LOG_COLUMNS,
+    SYNC_LOG_TABLE,
+    AccountRun,
+    code_labels,
+    endpoint_columns,
+    endpoint_rows,
+)
+from .settings import (
+    DEFAULT_BACKOFF_SECONDS,
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+)
+from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
+from .transport import Transport
+from .version import __version__
+
+__all__ = [
+    "wechat_datacube",
+    "ENDPOINTS",
+    "ConfigurationError",
+    "PayloadError",
+    "TransportError",
+    "WeChatApiError",
+    "WeChatSourceError",
+    "__version__",
+]
+
+DateLike = Union[str, date, None]
+
+
+@dlt.source(name="wechat_datacube", max_table_nesting=1)
+def wechat_datacube(
+    app_id: Optional[str] = dlt.config.value,
+    app_secret: Optional[TSecretStrValue] = dlt.secrets.value,
+    access_token: Optional[TSecretStrValue] = None,
+    base_url: str = DEFAULT_BASE_URL,
+    start_date: DateLike = None,
+    end_date: DateLike = None,
+    token_mode: str = "stable",
+    include_ad_stats: bool = False,
+    resources: Optional[Sequence[str]] = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    retry_backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+    request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+) -> Iterator[DltResource]:
+    """All statistics tables of one Official Account, plus `code_labels` and `sync_log`.
+
+    Args:
+        app_id: the account's AppID; every row carries it.
+        app_secret: the AppSecret, used to fetch tokens (`.dlt/secrets.toml`).
+        access_token: a token managed elsewhere (central token service); then no token
+            endpoint is ever called. Give either this or `app_secret`.
+        base_url: the API host; tests and the demo point it at the emulator.
+        start_date: first day to load on the first run (default: 30 days back).
+        end_date: inclusive last day; set it for a bounded backfill of start_date..end_date
+            that leaves incremental state untouched.
+        token_mode: "stable" (cgi-bin/stable_token, default) or "classic" (cgi-bin/token,
+            which invalidates tokens held by other systems).
+        include_ad_stats: also select the three publisher_* ad tables (ad-revenue accounts).
+        resources: exact table names to select instead of the defaults.
+        max_retries: retries of a call on transient faults (-1, 45011, 429, 5xx, network).
+        retry_backoff_seconds: first backoff; it doubles per retry.
+        request_timeout_seconds: connect and read timeout of one HTTP request.
+    """
+    config = validate(
+        app_id=app_id,
+        app_secret=app_secret,
+        access_token=access_token,
+        base_url=base_url,
+        token_mode=token_mode,
+        start_date=start_date,
+        end_date=end_date,
+        include_ad_stats=include_ad_stats,
+        resources=resources,
+        last_complete_day=last_complete_day(),
+        max_retries=max_retries,
+        retry_backoff_seconds=retry_backoff_seconds,
+        request_timeout_seconds=request_timeout_seconds,
+    )
+    run = AccountRun(
+        app_id=config.app_id,
+        client=_client(config),
+        last_complete_day=config.last_complete_day,
+        start_date=config.start_date,
+    )
+    yield dlt.resource(
+        code_labels, name="code_labels", write_disposition="replace", columns=CODE_LABEL_COLUMNS
+    )()
+    for endpoint in ENDPOINTS:
+        yield _endpoint_resource(endpoint, run, config)
+
+
+def _client(config: SourceConfig) -> WeChatClient:
+    redactor = Redactor([config.app_secret, config.access_token])
+    transport = Transport(config.base_url, redactor, config.retry_policy)
+    tokens: TokenProvider
+    if config.access_token:
+        tokens = StaticTokenProvider(config.access_token)
+    elif config.token_mode == "classic":
+        tokens = ClassicTokenProvider(transport, config.app_id, config.app_secret or "")
+    else:
+        tokens = StableTokenProvider(transport, config.app_id, config.app_secret or "")
+    return WeChatClient(transport, tokens)
+
+
+def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig) -> DltResource:
+    cursor = dlt.sources.incremental(
+        endpoint.date_field,
+        initial_value=config.start_date,
+        end_value=config.end_date,
+        range_end="closed",
+        # re-fetched refresh days must pass dlt's "older than the cursor" filter
+        lag=endpoint.refresh_days or None,
+        on_cursor_value_missing="include",
+    )
+    resource = dlt.resource(
+        endpoint_rows,
+        name=endpoint.table,
+        write_disposition="merge",
+        selected=endpoint.table in config.tables,
+    )(endpoint, run, cursor)
+    # the sync_log variant must exist before the endpoint's own hints: dlt seeds a new variant
+    # with the resource's columns and keys, which would leak into sync_log
+    resource.apply_hints(
+        table_name=SYNC_LOG_TABLE,
+        write_disposition="append",
+        columns=SYNC_LOG_COLUMNS,
+        primary_key=(),
+        merge_key=(),
+        create_table_variant=True,
+    )
+    resource.apply_hints(
+        primary_key=("app_id", *endpoint.primary_key),
+        merge_key=("app_id", endpoint.date_field),
+        columns=endpoint_columns(endpoint),
+    )
+    return resource

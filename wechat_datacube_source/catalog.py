@@ -1,0 +1,463 @@
+"""The endpoint catalog: one declarative row per WeChat statistics endpoint.
+
+Everything else reads this table: the resources (table name, keys, column types, flattening),
+the window planner (span, grain, earliest date, refresh window), the emulator (which routes exist,
+which spans it enforces, which fields and codes it generates) and the tests. Adding an endpoint
+is adding an entry here (plus its official sample in `emulator/samples.py`).
+
+Spans: `span` is what the connector sends, the most conservative reading of the docs
+(reference §11: old and new pages disagree); `api_span` is what the old docs state and what the
+emulator enforces by default. A `61501` still makes the connector shrink the window.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from typing import Dict, Literal, Mapping, Optional, Tuple, Union
+
+from .settings import (
+    DATACUBE_EARLIEST,
+    DEFAULT_REFRESH_DAYS,
+    PUBLISHED_CONTENT_EARLIEST,
+    PUBLISHER_EARLIEST,
+)
+
+ColumnType = Literal["bigint", "double", "text", "date"]
+Grain = Literal["day", "hour", "week", "month"]
+Group = Literal["user", "article", "published", "message", "interface", "publisher"]
+Code = Union[int, str]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One statistics endpoint and everything the connector needs to know about it."""
+
+    api_name: str
+    """`getusersummary` for datacube; the `action` for publisher/stat."""
+    table: str
+    group: Group
+    span: int
+    """Inclusive days per request that the connector sends (period grains: one period)."""
+    api_span: Optional[int]
+    """Inclusive days the documented API accepts (emulator default); None: not limited."""
+    grain: Grain
+    primary_key: Tuple[str, ...]
+    """Natural key of one row, without `app_id` (always prepended)."""
+    fields: Mapping[str, ColumnType]
+    """Documented scalar fields of a flattened row and their column types."""
+    earliest: date
+    date_field: str = "ref_date"
+    refresh_days: int = DEFAULT_REFRESH_DAYS
+    list_key: str = "list"
+    unwrap: Optional[str] = None
+    """Name of a nested object whose fields are lifted into the row (`detail`)."""
+    explode: Optional[str] = None
+    """Name of a nested list that becomes one row per element, carrying the parent fields."""
+    response_fields: Tuple[str, ...] = ()
+    """Top-level response fields copied into every row (publisher_settlement)."""
+    dimensions: Mapping[str, Tuple[Code, ...]] = field(default_factory=dict)
+    """Enumerated fields and the codes the emulator generates for them."""
+    has_is_delay: bool = False
+    replacements: Tuple[str, ...] = ()
+    """Tables that replace this endpoint when WeChat retires it (47009)."""
+    default_selected: bool = True
+
+    @property
+    def is_publisher(self) -> bool:
+        return self.group == "publisher"
+
+    @property
+    def path(self) -> str:
+        return "/publisher/stat" if self.is_publisher else f"/datacube/{self.api_name}"
+
+
+def _counts(*names: str) -> Dict[str, ColumnType]:
+    return {name: "bigint" for name in names}
+
+
+FOLLOW_SOURCES: Tuple[Code, ...] = (0, 1, 17, 30, 43, 57, 100, 149, 161, 200, 201)
+READ_SOURCES: Tuple[Code, ...] = (99999999, 0, 1, 2, 4, 5, 6, 7)
+SHARE_SCENES: Tuple[Code, ...] = (1, 2, 255)
+MSG_TYPES: Tuple[Code, ...] = (1, 2, 3, 4, 6)
+COUNT_INTERVALS: Tuple[Code, ...] = (0, 1, 2, 3)
+AD_SLOTS: Tuple[Code, ...] = (
+    "SLOT_ID_BIZ_BOTTOM",
+    "SLOT_ID_BIZ_MID_CONTEXT",
+    "SLOT_ID_BIZ_VIDEO_END",
+    "SLOT_ID_BIZ_SPONSOR",
+    "SLOT_ID_BIZ_CPS",
+)
+
+_READ_METRICS = _counts(
+    "int_page_read_user",
+    "int_page_read_count",
+    "ori_page_read_user",
+    "ori_page_read_count",
+    "share_user",
+    "share_count",
+    "add_to_fav_user",
+    "add_to_fav_count",
+)
+_ARTICLE_TOTAL_DETAIL_METRICS = {
+    "target_user": "bigint",
+    **_READ_METRICS,
+    **_counts(
+        *(
+            f"int_page_from_{scene}_read_{unit}"
+            for scene in ("session", "hist_msg", "feed", "friends", "other", "kanyikan", "souyisou")
+            for unit in ("user", "count")
+        ),
+        *(
+            f"feed_share_from_{scene}_{unit}"
+            for scene in ("session", "feed", "other")
+            for unit in ("user", "cnt")
+        ),
+    ),
+}
+_PUBLISHED_METRICS = _counts(
+    "read_user",
+    "share_user",
+    "zaikan_user",
+    "like_user",
+    "comment_count",
+    "collection_user",
+)
+_MSG = _counts("msg_type", "msg_user", "msg_count")
+_MSG_DIST = _counts("count_interval", "msg_user")
+_INTERFACE = _counts("callback_count", "fail_count", "total_time_cost", "max_time_cost")
+_DAY: Dict[str, ColumnType] = {"ref_date": "date"}
+_HOUR: Dict[str, ColumnType] = {"ref_date": "date", "ref_hour": "bigint"}
+
+# one constructor per endpoint family, so each entry below states only what is its own
+_user = partial(Endpoint, group="user", earliest=DATACUBE_EARLIEST)
+_legacy_article = partial(Endpoint, group="article", earliest=DATACUBE_EARLIEST)
+_published = partial(
+    Endpoint, group="published", earliest=PUBLISHED_CONTENT_EARLIEST, has_is_delay=True
+)
+_message = partial(Endpoint, group="message", earliest=DATACUBE_EARLIEST)
+_interface = partial(Endpoint, group="interface", earliest=DATACUBE_EARLIEST)
+_publisher = partial(
+    Endpoint,
+    group="publisher",
+    earliest=PUBLISHER_EARLIEST,
+    date_field="date",
+    default_selected=False,
+)
+
+ENDPOINTS: Tuple[Endpoint, ...] = (
+    _user(
+        api_name="getusersummary",
+        table="user_summary",
+        span=7,
+        api_span=7,
+        grain="day",
+        primary_key=("ref_date", "user_source"),
+        fields={**_DAY, **_counts("user_source", "new_user", "cancel_user")},
+        dimensions={"user_source": FOLLOW_SOURCES},
+    ),
+    _user(
+        api_name="getusercumulate",
+        table="user_cumulate",
+        span=7,
+        api_span=7,
+        grain="day",
+        primary_key=("ref_date",),
+        fields={**_DAY, **_counts("cumulate_user")},
+    ),
+    # legacy article endpoints: deprecated by WeChat, replaced by the published-content family
+    _legacy_article(
+        api_name="getarticlesummary",
+        table="article_summary",
+        span=1,
+        api_span=1,
+        grain="day",
+        primary_key=("ref_date", "msgid"),
+        fields={**_DAY, "msgid": "text", "title": "text", **_READ_METRICS},
+        replacements=("article_read", "article_share"),
+    ),
+    _legacy_article(
+        # ref_date is the send date; details[] hold cumulative numbers for 7 days after it
+        api_name="getarticletotal",
+        table="article_total",
+        span=1,
+        api_span=1,
+        grain="day",
+        primary_key=("msgid", "stat_date"),
+        fields={
+            **_DAY,
+            "msgid": "text",
+            "title": "text",
+            "url": "text",
+            "stat_date": "date",
+            **_ARTICLE_TOTAL_DETAIL_METRICS,
+        },
+        refresh_days=7,
+        explode="details",
+        replacements=("article_total_detail",),
+    ),
+    _legacy_article(
+        api_name="getuserread",
+        table="user_read",
+        span=1,
+        api_span=3,
+        grain="day",
+        primary_key=("ref_date", "user_source"),
+        fields={**_DAY, "user_source": "bigint", **_READ_METRICS},
+        dimensions={"user_source": READ_SOURCES},
+        replacements=("biz_summary",),
+    ),
+    _legacy_article(
+        api_name="getuserreadhour",
+        table="user_read_hour",
+        span=1,
+        api_span=1,
+        grain="hour",
+        primary_key=("ref_date", "ref_hour", "user_source"),
+        fields={**_HOUR, "user_source": "bigint", **_READ_METRICS},
+        dimensions={"user_source": READ_SOURCES},
+        replacements=("biz_summary",),
+    ),
+    _legacy_article(
+        api_name="getusershare",
+        table="user_share",
+        span=1,
+        api_span=7,
+        grain="day",
+        primary_key=("ref_date", "share_scene"),
+        fields={**_DAY, **_counts("share_scene", "share_count", "share_user")},
+        dimensions={"share_scene": SHARE_SCENES},
+        replacements=("article_share", "biz_summary"),
+    ),
+    _legacy_article(
+        api_name="getusersharehour",
+        table="user_share_hour",
+        span=1,
+        api_span=1,
+        grain="hour",
+        primary_key=("ref_date", "ref_hour", "share_scene"),
+        fields={**_HOUR, **_counts("share_scene", "share_count", "share_user")},
+        dimensions={"share_scene": SHARE_SCENES},
+        replacements=("article_share", "biz_summary"),
+    ),
+    _published(
+        api_name="getarticleread",
+        table="article_read",
+        span=1,
+        api_span=1,
+        grain="day",
+        primary_key=("ref_date", "msgid"),
+        fields={**_DAY, "msgid": "text", **_counts("read_user")},
+        unwrap="detail",
+    ),
+    _published(
+        api_name="getarticleshare",
+        table="article_share",
+        span=1,
+        api_span=1,
+        grain="day",
+        primary_key=("ref_date", "msgid"),
+        fields={**_DAY, "msgid": "text", **_counts("share_user")},
+        unwrap="detail",
+    ),
+    _published(
+        api_name="getbizsummary",
+        table="biz_summary",
+        span=30,
+        api_span=30,
+        grain="day",
+        primary_key=("ref_date",),
+        fields={
+            **_DAY,
+            **_PUBLISHED_METRICS,
+            **_counts("redirect_ori_page_user", "send_page_count"),
+        },
+        unwrap="detail",
+    ),
+    _published(
+        # ref_date is the publish date; detail_list[] is cumulative for 30 days after it.
+        # The 1-day span is quoted by SDKs, not read on the official page (reference §4.4).
+        api_name="getarticletotaldetail",
+        table="article_total_detail",
+        span=1,
+        api_span=1,
+        grain="day",
+        primary_key=("msgid", "stat_date"),
+        fields={
+            **_DAY,
+            "msgid": "text",
+            "publish_type": "bigint",
+            "title": "text",
+            "content_url": "text",
+            "stat_date": "date",
+            **_PUBLISHED_METRICS,
+            **_counts("praise_money", "read_subscribe_user"),
+            "read_delivery_rate": "double",
+            "read_finish_rate": "double",
+            "read_avg_activetime": "double",
+        },
+        refresh_days=30,
+        explode="detail_list",
+        dimensions={"publish_type": (0, 1)},
+    ),
+    _message(
+        api_name="getupstreammsg",
+        table="upstream_msg",
+        span=7,
+        api_span=7,
+        grain="day",
+        primary_key=("ref_date", "msg_type"),
+        fields={**_DAY, **_MSG},
+        dimensions={"msg_type": MSG_TYPES},
+    ),
+    _message(
+        api_name="getupstreammsghour",
+        table="upstream_msg_hour",
+        span=1,
+        api_span=1,
+        grain="hour",
+        primary_key=("ref_date", "ref_hour", "msg_type"),
+        fields={**_HOUR, **_MSG},
+        dimensions={"msg_type": MSG_TYPES},
+    ),
+    # period endpoints: one request per period, begin = end = its first day, which satisfies
+    # both the old 30-day span and the new pages' "必须为同一天" (must be the same day)
+    _message(
+        api_name="getupstreammsgweek",
+        table="upstream_msg_week",
+        span=1,
+        api_span=30,
+        grain="week",
+        primary_key=("ref_date", "msg_type"),
+        fields={**_DAY, **_MSG},
+        refresh_days=0,
+        dimensions={"msg_type": MSG_TYPES},
+    ),
+    _message(
+        api_name="getupstreammsgmonth",
+        table="upstream_msg_month",
+        span=1,
+        api_span=30,
+        grain="month",
+        primary_key=("ref_date", "msg_type"),
+        fields={**_DAY, **_MSG},
+        refresh_days=0,
+        dimensions={"msg_type": MSG_TYPES},
+    ),
+    _message(
+        api_name="getupstreammsgdist",
+        table="upstream_msg_dist",
+        span=15,
+        api_span=15,
+        grain="day",
+        primary_key=("ref_date", "count_interval"),
+        fields={**_DAY, **_MSG_DIST},
+        dimensions={"count_interval": COUNT_INTERVALS},
+    ),
+    _message(
+        api_name="getupstreammsgdistweek",
+        table="upstream_msg_dist_week",
+        span=1,
+        api_span=30,
+        grain="week",
+        primary_key=("ref_date", "count_interval"),
+        fields={**_DAY, **_MSG_DIST},
+        refresh_days=0,
+        dimensions={"count_interval": COUNT_INTERVALS},
+    ),
+    _message(
+        api_name="getupstreammsgdistmonth",
+        table="upstream_msg_dist_month",
+        span=1,
+        api_span=30,
+        grain="month",
+        primary_key=("ref_date", "count_interval"),
+        fields={**_DAY, **_MSG_DIST},
+        refresh_days=0,
+        dimensions={"count_interval": COUNT_INTERVALS},
+    ),
+    _interface(
+        api_name="getinterfacesummary",
+        table="interface_summary",
+        span=30,
+        api_span=30,
+        grain="day",
+        primary_key=("ref_date",),
+        fields={**_DAY, **_INTERFACE},
+    ),
+    _interface(
+        api_name="getinterfacesummaryhour",
+        table="interface_summary_hour",
+        span=1,
+        api_span=1,
+        grain="hour",
+        primary_key=("ref_date", "ref_hour"),
+        fields={**_HOUR, **_INTERFACE},
+    ),
+    _publisher(
+        api_name="publisher_adpos_general",
+        table="publisher_adpos_general",
+        span=90,
+        api_span=90,
+        grain="day",
+        primary_key=("date", "ad_slot"),
+        fields={
+            "date": "date",
+            "ad_slot": "text",
+            "slot_id": "bigint",
+            **_counts("req_succ_count", "exposure_count", "click_count", "income"),
+            "exposure_rate": "double",
+            "click_rate": "double",
+            "ecpm": "double",
+        },
+        dimensions={"ad_slot": AD_SLOTS},
+    ),
+    _publisher(
+        api_name="publisher_cps_general",
+        table="publisher_cps_general",
+        span=60,
+        api_span=60,
+        grain="day",
+        primary_key=("date",),
+        fields={
+            "date": "date",
+            **_counts(
+                "exposure_count", "click_count", "order_count", "total_fee", "total_commission"
+            ),
+            "click_rate": "double",
+            "order_rate": "double",
+        },
+    ),
+    _publisher(
+        # the docs state no span for settlements; 90 days keeps each call as small as adpos's
+        api_name="publisher_settlement",
+        table="publisher_settlement",
+        span=90,
+        api_span=None,
+        grain="day",
+        primary_key=("month", "order"),
+        fields={
+            "month": "text",
+            "order": "bigint",
+            "date": "date",
+            "zone": "text",
+            "sett_no": "text",
+            "body": "text",
+            **_counts(
+                "sett_status",
+                "settled_revenue",
+                "mail_send_cnt",
+                "revenue_all",
+                "penalty_all",
+                "settled_revenue_all",
+            ),
+        },
+        list_key="settlement_list",
+        response_fields=("body", "revenue_all", "penalty_all", "settled_revenue_all"),
+        refresh_days=31,
+    ),
+)
+
+BY_TABLE: Mapping[str, Endpoint] = {endpoint.table: endpoint for endpoint in ENDPOINTS}
+BY_API_NAME: Mapping[str, Endpoint] = {endpoint.api_name: endpoint for endpoint in ENDPOINTS}
+DEFAULT_TABLES: Tuple[str, ...] = tuple(e.table for e in ENDPOINTS if e.default_selected)
+AD_TABLES: Tuple[str, ...] = tuple(e.table for e in ENDPOINTS if not e.default_selected)

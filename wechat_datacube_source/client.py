@@ -1,0 +1,108 @@
+"""Calls one endpoint for one date window, with the single guarded token retry.
+
+The client knows the two HTTP shapes (datacube POST with a JSON body, publisher/stat GET with
+paging); everything endpoint-specific comes from the catalog entry.
+"""
+
+from functools import partial
+from typing import Any, Callable, List
+
+from .catalog import Endpoint
+from .errors import ErrorKind, PayloadError, WeChatApiError
+from .settings import PUBLISHER_PAGE_SIZE
+from .tokens import TokenProvider
+from .transport import Body, CallCounter, Transport
+from .windows import Window
+
+
+class WeChatClient:
+    """One account's statistics calls."""
+
+    def __init__(self, transport: Transport, tokens: TokenProvider) -> None:
+        self.transport = transport
+        self.tokens = tokens
+
+    def fetch(self, endpoint: Endpoint, window: Window, counter: CallCounter) -> Body:
+        """The endpoint's response for `window`; publisher pages are merged into one body."""
+        if endpoint.is_publisher:
+            return self._fetch_publisher(endpoint, window, counter)
+        dates = {"begin_date": window.begin.isoformat(), "end_date": window.end.isoformat()}
+        return self._authorized(endpoint, partial(self._post, endpoint, counter, dates))
+
+    def _post(self, endpoint: Endpoint, counter: CallCounter, dates: Body, token: str) -> Body:
+        return self.transport.request(
+            "POST",
+            endpoint.path,
+            label=endpoint.table,
+            counter=counter,
+            params={"access_token": token},
+            json_body=dates,
+        )
+
+    def _get(self, endpoint: Endpoint, counter: CallCounter, query: Body, token: str) -> Body:
+        return self.transport.request(
+            "GET",
+            endpoint.path,
+            label=endpoint.table,
+            counter=counter,
+            params={**query, "access_token": token},
+        )
+
+    def _fetch_publisher(self, endpoint: Endpoint, window: Window, counter: CallCounter) -> Body:
+        """Pages of at most 90 rows, 1-based, until `total_num` rows or a short page arrive."""
+        merged: Body = {}
+        items: List[Any] = []
+        page = 1
+        while True:
+            query = {
+                "action": endpoint.api_name,
+                "page": page,
+                "page_size": PUBLISHER_PAGE_SIZE,
+                "start_date": window.begin.isoformat(),
+                "end_date": window.end.isoformat(),
+            }
+            body = self._authorized(endpoint, partial(self._get, endpoint, counter, query))
+            page_items = body.get(endpoint.list_key) or []
+            if not isinstance(page_items, list):
+                raise PayloadError(endpoint.table, f"`{endpoint.list_key}` is not a list")
+            if not merged:
+                merged = dict(body)
+            items.extend(page_items)
+            total = body.get("total_num")
+            if len(page_items) < PUBLISHER_PAGE_SIZE or (
+                isinstance(total, int) and len(items) >= total
+            ):
+                break
+            page += 1
+        merged[endpoint.list_key] = items
+        return merged
+
+    def _authorized(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
+        """Send with the current token; on a token error refresh once and retry once."""
+        token = self.tokens.token()
+        try:
+            return send(token)
+        except WeChatApiError as error:
+            if error.kind is not ErrorKind.TOKEN:
+                raise _with_replacements(error, endpoint) from None
+            if not self.tokens.can_refresh:
+                raise WeChatApiError(
+                    error.errcode,
+                    error.errmsg,
+                    endpoint.table,
+                    hint="the configured `access_token` is invalid or expired: get a current one "
+                    "from the service that manages it",
+                ) from None
+        self.tokens.invalidate(token)
+        try:
+            return send(self.tokens.token())
+        except WeChatApiError as error:
+            # a second token error is final: one refresh per call, never a loop
+            raise _with_replacements(error, endpoint) from None
+
+
+def _with_replacements(error: WeChatApiError, endpoint: Endpoint) -> WeChatApiError:
+    """A retirement notice that names the tables holding the endpoint's data now."""
+    if error.kind is ErrorKind.RETIRED and endpoint.replacements:
+        return WeChatApiError(error.errcode, error.errmsg, endpoint.table, endpoint.replacements)
+    return error

@@ -1,0 +1,203 @@
+"""Validates the source's settings before any network call, naming the key and the fix."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+from .catalog import AD_TABLES, BY_TABLE, DEFAULT_TABLES
+from .errors import ConfigurationError
+from .settings import DATACUBE_EARLIEST, DEFAULT_INITIAL_DAYS, TOKEN_MODES
+from .transport import RetryPolicy
+
+SECTION = "[sources.wechat_datacube]"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The settings after validation, in the types the source works with."""
+
+    app_id: str
+    app_secret: Optional[str]
+    access_token: Optional[str]
+    base_url: str
+    token_mode: str
+    start_date: date
+    end_date: Optional[date]
+    tables: Tuple[str, ...]
+    last_complete_day: date
+    retry_policy: RetryPolicy
+
+
+def parse_day(key: str, value: Any) -> Optional[date]:
+    """A date from TOML (date), the command line or env (`YYYY-MM-DD` string), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return date(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ConfigurationError(
+        key, f"{value!r} is not a date", f'Write it as YYYY-MM-DD, e.g. {key} = "2025-01-31"'
+    )
+
+
+def _require_text(key: str, value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(key, "is not set", f"Set `{key}` in {SECTION} of {where}")
+    return value.strip()
+
+
+def validate(
+    *,
+    app_id: Any,
+    app_secret: Any,
+    access_token: Any,
+    base_url: Any,
+    token_mode: Any,
+    start_date: Any,
+    end_date: Any,
+    include_ad_stats: bool,
+    resources: Optional[Sequence[str]],
+    last_complete_day: date,
+    max_retries: Any,
+    retry_backoff_seconds: Any,
+    request_timeout_seconds: Any,
+) -> SourceConfig:
+    """Checks every setting; the first problem raises `ConfigurationError`."""
+    checked_app_id = _require_text("app_id", app_id, ".dlt/secrets.toml or .dlt/config.toml")
+    if token_mode not in TOKEN_MODES:
+        raise ConfigurationError(
+            "token_mode",
+            f"{token_mode!r} is not a token mode",
+            'Use "stable" (default) or "classic"',
+        )
+    secret = app_secret if isinstance(app_secret, str) and app_secret.strip() else None
+    token = access_token if isinstance(access_token, str) and access_token.strip() else None
+    if secret and token:
+        raise ConfigurationError(
+            "access_token",
+            "is set together with app_secret",
+            "Set only one: access_token when a central service manages the account's tokens, "
+            "app_secret when this source should fetch them",
+        )
+    if not secret and not token:
+        raise ConfigurationError(
+            "app_secret",
+            "is not set",
+            f"Set `app_secret` in {SECTION} of .dlt/secrets.toml (or `access_token` if a "
+            "central service manages tokens)",
+        )
+    checked_base_url = _check_base_url(base_url)
+    start, end = _check_dates(start_date, end_date, last_complete_day)
+    tables = _check_tables(resources, include_ad_stats)
+    policy = RetryPolicy(
+        max_retries=_check_number("max_retries", max_retries, minimum=0, integer=True),
+        backoff_seconds=_check_number("retry_backoff_seconds", retry_backoff_seconds, minimum=0),
+        timeout_seconds=_check_number(
+            "request_timeout_seconds", request_timeout_seconds, minimum=0, exclusive=True
+        ),
+    )
+    return SourceConfig(
+        app_id=checked_app_id,
+        app_secret=secret,
+        access_token=token,
+        base_url=checked_base_url,
+        token_mode=token_mode,
+        start_date=start,
+        end_date=end,
+        tables=tables,
+        last_complete_day=last_complete_day,
+        retry_policy=policy,
+    )
+
+
+def _check_number(
+    key: str, value: Any, minimum: float, integer: bool = False, exclusive: bool = False
+) -> Any:
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if (
+        isinstance(value, bool)
+        or not ok_type
+        or value < minimum
+        or (exclusive and value == minimum)
+    ):
+        kind = "a whole number" if integer else "a number"
+        bound = f"greater than {minimum}" if exclusive else f"at least {minimum}"
+        raise ConfigurationError(
+            key, f"{value!r} is not {kind} {bound}", f"Set `{key}` to {kind} {bound}"
+        )
+    return value
+
+
+def _check_base_url(base_url: Any) -> str:
+    parts = urlsplit(base_url) if isinstance(base_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            "base_url",
+            f"{base_url!r} is not an http(s) URL",
+            "Leave it unset for https://api.weixin.qq.com, or give e.g. http://127.0.0.1:8080",
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(
+            "base_url", "has a query or fragment", "Give only scheme, host, port and path"
+        )
+    return str(base_url).rstrip("/")
+
+
+def _check_dates(
+    start_date: Any, end_date: Any, last_complete_day: date
+) -> Tuple[date, Optional[date]]:
+    start = parse_day("start_date", start_date)
+    end = parse_day("end_date", end_date)
+    ready = (
+        f"the last day WeChat has finished is {last_complete_day.isoformat()} "
+        "(yesterday in Beijing time, from 08:00)"
+    )
+    if end is not None and end > last_complete_day:
+        raise ConfigurationError(
+            "end_date",
+            f"{end.isoformat()} is not complete yet",
+            f"Use a day up to {last_complete_day.isoformat()}: {ready}",
+        )
+    if start is None:
+        start = (end or last_complete_day) - timedelta(days=DEFAULT_INITIAL_DAYS - 1)
+    if start < DATACUBE_EARLIEST:
+        raise ConfigurationError(
+            "start_date",
+            f"{start.isoformat()} is before {DATACUBE_EARLIEST.isoformat()}",
+            "WeChat keeps no statistics before 2014-12-01: use that date or later",
+        )
+    if start > last_complete_day:
+        raise ConfigurationError(
+            "start_date",
+            f"{start.isoformat()} is not complete yet",
+            f"Use a day up to {last_complete_day.isoformat()}: {ready}",
+        )
+    if end is not None and end < start:
+        raise ConfigurationError(
+            "end_date",
+            f"{end.isoformat()} is before start_date {start.isoformat()}",
+            "end_date is inclusive and must be on or after start_date",
+        )
+    return start, end
+
+
+def _check_tables(resources: Optional[Sequence[str]], include_ad_stats: bool) -> Tuple[str, ...]:
+    if resources is None:
+        return DEFAULT_TABLES + (AD_TABLES if include_ad_stats else ())
+    if isinstance(resources, str):
+        resources = [name.strip() for name in resources.split(",") if name.strip()]
+    unknown = [name for name in resources if name not in BY_TABLE]
+    if unknown or not resources:
+        raise ConfigurationError(
+            "resources",
+            f"unknown table name(s) {', '.join(map(repr, unknown))}" if unknown else "is empty",
+            f"Choose from: {', '.join(BY_TABLE)}",
+        )
+    return tuple(dict.fromkeys(resources))

@@ -1,0 +1,81 @@
+"""Faults the emulator injects on request, described as data so tests and CLI share them.
+
+A rule matches requests (by endpoint, account and dates), skips the first `after` matches,
+then fires on every `every`-th match until it has fired `times` times (None: for ever).
+"""
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Dict, Literal, Optional, Tuple
+
+FaultKind = Literal[
+    "errcode",  # a WeChat error body: {"errcode": errcode, "errmsg": errmsg + rid}
+    "http",  # an HTTP status (with Retry-After when retry_after is set)
+    "timeout",  # hold the response for `seconds` (longer than the client's timeout)
+    "drop",  # close the connection without answering
+    "malformed",  # a truncated JSON body
+    "is_delay",  # a published-content answer with is_delay: true
+    "empty",  # an empty list, as WeChat answers a day it has not finished
+]
+TOKEN_ROUTES = "token"
+
+
+@dataclass
+class FaultRule:
+    kind: FaultKind
+    endpoints: Tuple[str, ...] = ()
+    """api names or table names; "token" for both token routes; empty: every data endpoint."""
+    errcode: int = -1
+    errmsg: str = "system error"
+    status: int = 500
+    retry_after: Optional[float] = None
+    seconds: float = 5.0
+    app_id: Optional[str] = None
+    dates: Tuple[date, ...] = ()
+    """Only requests whose window holds one of these days."""
+    after: int = 0
+    every: int = 1
+    times: Optional[int] = None
+    _seen: int = field(default=0, repr=False)
+    _fired: int = field(default=0, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "FaultRule":
+        values = dict(data)
+        values["endpoints"] = tuple(values.get("endpoints", ()))
+        values["dates"] = tuple(date.fromisoformat(day) for day in values.get("dates", ()))
+        return cls(**values)
+
+    def matches(
+        self,
+        route: str,
+        names: Tuple[str, ...],
+        app_id: Optional[str],
+        begin: Optional[date],
+        end: Optional[date],
+    ) -> bool:
+        if self.endpoints:
+            if not any(name in self.endpoints for name in names):
+                return False
+        elif route == TOKEN_ROUTES:
+            return False
+        if self.app_id is not None and app_id != self.app_id:
+            return False
+        if not self.dates:
+            return True
+        return (
+            begin is not None and end is not None and any(begin <= day <= end for day in self.dates)
+        )
+
+    def fire(self) -> bool:
+        """Count a matching request; True when this one gets the fault."""
+        with self._lock:
+            self._seen += 1
+            if self._seen <= self.after or (self._seen - self.after - 1) % self.every:
+                return False
+            if self.times is not None and self._fired >= self.times:
+                return False
+            self._fired += 1
+            return True

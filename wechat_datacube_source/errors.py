@@ -1,0 +1,166 @@
+"""The error model: what each WeChat errcode means for the run, in plain words.
+
+Every message built here has already been redacted by the caller (see `redaction.py`); the
+classes only carry and explain.
+"""
+
+import enum
+import re
+from typing import Mapping, Optional, Sequence, Tuple
+
+
+class ErrorKind(enum.Enum):
+    TRANSIENT = "transient"
+    """Retry with backoff: system busy, per-minute limit, HTTP 429/5xx, network faults."""
+    TOKEN = "token"
+    """The token is invalid or expired: refresh once and retry once."""
+    QUOTA = "quota"
+    """Daily quota exhausted: no more calls for this account in this run."""
+    NOT_READY = "not_ready"
+    """WeChat has not finished computing the day; fetch it again on a later run."""
+    DATE_RANGE = "date_range"
+    """The window is longer than WeChat accepts: shrink it and retry."""
+    NO_PERMISSION = "no_permission"
+    """The account may not call this endpoint: skip it."""
+    RETIRED = "retired"
+    """WeChat retired the endpoint: skip it, its data lives in the replacement tables."""
+    ACCOUNT = "account"
+    """Credentials or network setup are wrong: no call for this account can succeed."""
+    OTHER = "other"
+
+
+_KINDS: Mapping[int, ErrorKind] = {
+    -1: ErrorKind.TRANSIENT,
+    45011: ErrorKind.TRANSIENT,
+    40001: ErrorKind.TOKEN,
+    40014: ErrorKind.TOKEN,
+    42001: ErrorKind.TOKEN,
+    45009: ErrorKind.QUOTA,
+    61503: ErrorKind.NOT_READY,
+    61501: ErrorKind.DATE_RANGE,
+    48001: ErrorKind.NO_PERMISSION,
+    50001: ErrorKind.NO_PERMISSION,
+    47009: ErrorKind.RETIRED,
+    40164: ErrorKind.ACCOUNT,
+    40013: ErrorKind.ACCOUNT,
+    40125: ErrorKind.ACCOUNT,
+    40243: ErrorKind.ACCOUNT,
+    41002: ErrorKind.ACCOUNT,
+    41004: ErrorKind.ACCOUNT,
+    89503: ErrorKind.ACCOUNT,
+    89506: ErrorKind.ACCOUNT,
+    89507: ErrorKind.ACCOUNT,
+}
+
+_CONFIG_SECTION = "[sources.wechat_datacube]"
+_IP_PATTERN = re.compile(r"invalid ip ([0-9a-fA-F.:]+)")
+
+
+def kind_of(errcode: int) -> ErrorKind:
+    return _KINDS.get(errcode, ErrorKind.OTHER)
+
+
+def explain(errcode: int, errmsg: str, replacements: Sequence[str] = ()) -> str:
+    """A sentence a user can act on, for the errcodes that need one."""
+    if errcode == 40164:
+        match = _IP_PATTERN.search(errmsg)
+        ip = match.group(1) if match else "of this machine"
+        return (
+            f"WeChat refused the call because the IP {ip} is not in the account's IP whitelist: "
+            f"add {ip} in mp.weixin.qq.com (设置与开发 > 基本配置 > IP白名单), or run from a "
+            "whitelisted host"
+        )
+    if errcode == 40013:
+        return f"WeChat does not know this app id: check `app_id` in {_CONFIG_SECTION}"
+    if errcode in (40125, 40243):
+        return (
+            f"WeChat rejected the app secret: check `app_secret` in {_CONFIG_SECTION} of "
+            ".dlt/secrets.toml (reset or unfreeze it in mp.weixin.qq.com if it was changed)"
+        )
+    if errcode in (89503, 89506, 89507):
+        return "WeChat asked the account admin to confirm this IP; confirm it, then run again"
+    if errcode == 45009:
+        return (
+            "the account's daily API quota is exhausted, so no more calls were made for it in "
+            "this run; run again after midnight Beijing time and it resumes where it stopped"
+        )
+    if errcode in (48001, 50001):
+        return (
+            "the account has no permission for this endpoint (the statistics API is open to "
+            "verified accounts only; ad statistics to ad-revenue accounts only), so it was skipped"
+        )
+    if errcode == 47009:
+        instead = ", ".join(replacements) or "the newer endpoints"
+        return f"WeChat retired this endpoint, so it was skipped; its data now lands in {instead}"
+    if errcode == 61503:
+        return "WeChat has not finished computing these days yet; the next run fetches them"
+    if errcode in (40001, 40014, 42001):
+        return (
+            "the access token stayed invalid after one refresh; if an external service manages "
+            "the token, check that it is current"
+        )
+    return ""
+
+
+class WeChatSourceError(Exception):
+    """Base of every error this source raises."""
+
+
+class ConfigurationError(WeChatSourceError, ValueError):
+    """A setting is missing, malformed or contradictory; raised before any network call."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        self.key = key
+        super().__init__(f"{key}: {problem}. {fix}")
+
+
+class WeChatApiError(WeChatSourceError):
+    """WeChat answered with a non-zero errcode (or publisher `base_resp.ret`)."""
+
+    def __init__(
+        self,
+        errcode: int,
+        errmsg: str,
+        endpoint: str,
+        replacements: Sequence[str] = (),
+        kind: Optional[ErrorKind] = None,
+        hint: Optional[str] = None,
+    ) -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.endpoint = endpoint
+        self.kind = kind or kind_of(errcode)
+        hint = hint if hint is not None else explain(errcode, errmsg, replacements)
+        text = f"{endpoint}: WeChat error {errcode} ({errmsg})"
+        super().__init__(f"{text}: {hint}" if hint else text)
+
+
+class TransportError(WeChatSourceError):
+    """The HTTP exchange failed after every retry (network, HTTP status, unreadable body)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        problem: str,
+        status: Optional[int] = None,
+        retry_after: Optional[float] = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(f"{endpoint}: {problem}")
+
+
+class PayloadError(WeChatSourceError):
+    """A successful response has a shape the source cannot turn into rows."""
+
+    def __init__(self, endpoint: str, problem: str) -> None:
+        self.endpoint = endpoint
+        super().__init__(f"{endpoint}: unexpected response shape: {problem}")
+
+
+def error_code(error: Exception) -> Tuple[Optional[int], str]:
+    """The errcode (if WeChat sent one) and message of an error, for sync_log."""
+    if isinstance(error, WeChatApiError):
+        return error.errcode, str(error)
+    return None, str(error)

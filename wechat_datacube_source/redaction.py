@@ -1,0 +1,39 @@
+"""Keeps secrets out of every string the source logs, raises or stores.
+
+`requests` puts the full URL, `?access_token=...` included, into its exceptions, and the
+stable_token request body carries the app secret; so every message that leaves the HTTP layer
+passes through a `Redactor` that knows the secrets of the run.
+"""
+
+import re
+import threading
+from typing import Iterable, List, Optional
+
+MASK = "***"
+_SECRET_PARAMETER = re.compile(
+    r"((?:access_token|secret|appsecret)[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+", re.IGNORECASE
+)
+
+
+class Redactor:
+    """Replaces known secret values, and anything passed as a secret parameter, with `***`."""
+
+    def __init__(self, secrets: Iterable[Optional[str]] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: List[str] = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: Optional[str]) -> None:
+        if not secret:
+            return
+        with self._lock:
+            if secret not in self._secrets:
+                # longest first, so a secret containing another is masked whole
+                self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        text = _SECRET_PARAMETER.sub(lambda m: m.group(1) + MASK, text)
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text

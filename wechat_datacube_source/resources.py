@@ -1,0 +1,229 @@
+"""The endpoint resource: plan the windows, fetch them in date order, commit what is final.
+
+Rules that make an unattended run trustworthy (DESIGN.md, "Behaviour"):
+
+* windows are committed in date order and the first window that fails stops the endpoint
+  there; rows before it are loaded, the run reports `partial`, the next run resumes there;
+* data that is not ready (61503, `is_delay: true`, no rows yet for the last complete day) is
+  not loaded and does not move the `fetched_through` watermark, so it is fetched again;
+* a row is never yielded past the watermark that will be stored, which keeps dlt's cursor at
+  or behind the watermark, so its lag-based filter never drops a re-fetched row;
+* each run re-fetches the endpoint's refresh window before the watermark;
+* a bounded backfill (`end_date`, or an incremental with `end_value`) leaves state untouched.
+
+The resource never raises for an API fault: a raise would make dlt drop every row of the run.
+Instead each endpoint writes one `sync_log` row that says what happened.
+"""
+
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Deque, Dict, Iterator, List, Optional
+
+import dlt
+from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.sources import incremental as Incremental
+
+from .catalog import Endpoint
+from .client import WeChatClient
+from .errors import ErrorKind, PayloadError, TransportError, WeChatApiError, error_code
+from .labels import label_rows
+from .transforms import is_delayed, to_rows
+from .transport import CallCounter
+from .windows import Window, halve, plan_windows
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "fetched_through"
+SYNC_LOG_TABLE = "sync_log"
+SYNC_LOG_COLUMNS: TTableSchemaColumns = {
+    "run_id": {"data_type": "text", "nullable": False},
+    "app_id": {"data_type": "text", "nullable": False},
+    "endpoint": {"data_type": "text", "nullable": False},
+    "requested_from": {"data_type": "date"},
+    "requested_to": {"data_type": "date"},
+    "fetched_from": {"data_type": "date"},
+    "fetched_to": {"data_type": "date"},
+    "api_calls": {"data_type": "bigint"},
+    "rows": {"data_type": "bigint"},
+    "status": {"data_type": "text", "nullable": False},
+    "errcode": {"data_type": "bigint"},
+    "message": {"data_type": "text"},
+    "started_at": {"data_type": "timestamp"},
+    "finished_at": {"data_type": "timestamp"},
+}
+CODE_LABEL_COLUMNS: TTableSchemaColumns = {
+    name: {"data_type": "text", "nullable": False}
+    for name in ("field", "code", "label_en", "label_zh")
+}
+
+
+@dataclass(frozen=True)
+class AccountRun:
+    """What every endpoint resource of one account shares in one run."""
+
+    app_id: str
+    client: WeChatClient
+    last_complete_day: date
+    start_date: date
+    """First day of a first run (the `start_date` setting, or its default)."""
+    run_id: str = field(default_factory=lambda: new_run_id())
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    start: date
+    end: date
+    stateful: bool
+    """False for a bounded backfill, which must leave the watermark and cursor alone."""
+
+
+def plan_range(
+    endpoint: Endpoint, run: AccountRun, cursor: Incremental[date], state: Dict[str, Any]
+) -> Plan:
+    """The inclusive day range this run fetches for `endpoint`."""
+    initial: date = cursor.initial_value or run.start_date
+    if cursor.end_value is not None:
+        end = (
+            cursor.end_value
+            if cursor.range_end == "closed"
+            else cursor.end_value - timedelta(days=1)
+        )
+        return Plan(initial, min(end, run.last_complete_day), stateful=False)
+    watermark = state.get(STATE_KEY)
+    if watermark:
+        start = date.fromisoformat(watermark) - timedelta(days=endpoint.refresh_days - 1)
+    else:
+        start = cursor.start_value or initial
+    return Plan(start, run.last_complete_day, stateful=True)
+
+
+@dataclass
+class SyncLog:
+    """Accumulates one endpoint's outcome in one run; becomes its `sync_log` row."""
+
+    run: AccountRun
+    endpoint: Endpoint
+    plan: Plan
+    rows: int = 0
+    dropped: int = 0
+    fetched_from: Optional[date] = None
+    fetched_to: Optional[date] = None
+    status: str = "ok"
+    errcode: Optional[int] = None
+    notes: List[str] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def committed(self, window: Window, rows: int, ready_through: date) -> None:
+        self.rows += rows
+        if ready_through >= window.begin:
+            self.fetched_from = self.fetched_from or window.begin
+            self.fetched_to = ready_through
+
+    def not_ready(self, day: date) -> None:
+        self.notes.append(
+            f"no final data for {day.isoformat()} yet (not ready, or no activity); "
+            "it is fetched again on the next run"
+        )
+
+    def stopped(self, window: Window, error: Exception) -> None:
+        self.errcode, message = error_code(error)
+        kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+        if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED):
+            self.status = "skipped"
+        else:
+            self.status = "partial" if self.fetched_to is not None else "failed"
+            message = f"stopped at window {window}: {message}"
+        self.notes.append(message)
+        logger.warning("%s: %s", self.endpoint.table, message)
+
+    def row(self, api_calls: int) -> Dict[str, Any]:
+        if self.dropped:
+            self.notes.append(f"{self.dropped} rows dated outside their request were dropped")
+        return {
+            "run_id": self.run.run_id,
+            "app_id": self.run.app_id,
+            "endpoint": self.endpoint.table,
+            "requested_from": max(self.plan.start, self.endpoint.earliest),
+            "requested_to": self.plan.end,
+            "fetched_from": self.fetched_from,
+            "fetched_to": self.fetched_to,
+            "api_calls": api_calls,
+            "rows": self.rows,
+            "status": self.status,
+            "errcode": self.errcode,
+            "message": "; ".join(self.notes) or None,
+            "started_at": self.started_at,
+            "finished_at": datetime.now(timezone.utc),
+        }
+
+
+def endpoint_rows(
+    endpoint: Endpoint,
+    run: AccountRun,
+    cursor: Incremental[date] = dlt.sources.incremental("ref_date"),  # noqa: B008 (dlt idiom)
+) -> Iterator[Any]:
+    """Rows of one endpoint for this run, then its `sync_log` row."""
+    state = dlt.current.resource_state()
+    plan = plan_range(endpoint, run, cursor, state)
+    log = SyncLog(run, endpoint, plan)
+    counter = CallCounter()
+    pending: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
+    while pending:
+        window = pending.popleft()
+        try:
+            body = run.client.fetch(endpoint, window, counter)
+            if is_delayed(body):
+                raise WeChatApiError(61503, "is_delay: true", endpoint.table)
+            rows, dropped = to_rows(endpoint, body, window, run.app_id)
+        except (WeChatApiError, TransportError, PayloadError) as error:
+            kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+            if kind in (ErrorKind.DATE_RANGE, ErrorKind.NOT_READY) and window.days > 1:
+                # too long, or its newest days unfinished: the halves can still commit
+                pending.extendleft(reversed(halve(window)))
+                continue
+            if kind is ErrorKind.NOT_READY:
+                log.not_ready(window.begin)
+            else:
+                log.stopped(window, error)
+            break
+        log.dropped += dropped
+        ready_through = window.covers_through
+        if ready_through >= run.last_complete_day and not any(
+            row[endpoint.date_field] == window.newest_label for row in rows
+        ):
+            # WeChat answers an unfinished last day with an empty list: keep it for next run
+            ready_through = window.newest_label - timedelta(days=1)
+            log.not_ready(window.newest_label)
+        if rows:
+            yield rows
+        log.committed(window, len(rows), ready_through)
+        if ready_through < window.covers_through:
+            break
+    # routed to the sync_log table variant the source declares on every endpoint resource
+    yield dlt.mark.with_table_name(log.row(counter.calls), SYNC_LOG_TABLE)
+    if plan.stateful and log.fetched_to is not None:
+        previous = state.get(STATE_KEY)
+        if previous is None or log.fetched_to.isoformat() > previous:
+            state[STATE_KEY] = log.fetched_to.isoformat()
+
+
+def endpoint_columns(endpoint: Endpoint) -> TTableSchemaColumns:
+    """Column hints: `app_id` and the key first (dlt orders compound keys by column order)."""
+    columns: TTableSchemaColumns = {"app_id": {"data_type": "text", "nullable": False}}
+    for name in endpoint.primary_key:
+        columns[name] = {"data_type": endpoint.fields[name], "nullable": False}
+    for name, data_type in endpoint.fields.items():
+        columns.setdefault(name, {"data_type": data_type})
+    return columns
+
+
+def code_labels() -> Iterator[List[Dict[str, str]]]:
+    """The `code_labels` reference table (replaced on every run)."""
+    yield label_rows()

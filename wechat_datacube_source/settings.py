@@ -1,0 +1,51 @@
+"""Constants of the source, in one place (dlt's `settings.py` convention).
+
+Anything a maintainer may need to tune when WeChat changes its behaviour lives here; the
+endpoint-specific facts (spans, keys, earliest dates) live in `catalog.py`.
+"""
+
+from datetime import date, timedelta, timezone
+from typing import Final, FrozenSet, Literal
+
+DEFAULT_BASE_URL: Final = "https://api.weixin.qq.com"
+
+# ref_date is a China Standard Time calendar day; the docs imply it, third-party tools rely on it.
+# A fixed offset is used on purpose: China has no daylight saving time and tzdata may be absent.
+BEIJING: Final = timezone(timedelta(hours=8), name="Asia/Shanghai")
+# "请于每天上午8点后查询公众号前一天的数据": yesterday is complete from 08:00 Beijing time.
+DATA_READY_HOUR: Final = 8
+
+# History floors from the reference (§1.2, §4, §7).
+DATACUBE_EARLIEST: Final = date(2014, 12, 1)
+PUBLISHED_CONTENT_EARLIEST: Final = date(2025, 11, 1)
+PUBLISHER_EARLIEST: Final = date(2016, 1, 1)
+
+# First run without start_date: the 30 days up to the last complete day.
+DEFAULT_INITIAL_DAYS: Final = 30
+# Re-fetched on every run unless the catalog says otherwise: numbers of the last days still move.
+DEFAULT_REFRESH_DAYS: Final = 3
+
+TokenMode = Literal["stable", "classic"]
+TOKEN_MODES: Final = ("stable", "classic")
+
+# Token cache: refresh this many seconds before WeChat says the token expires. stable_token
+# rotates 5 minutes early and keeps both tokens valid for those 5 minutes, so 300 s is safe.
+TOKEN_EXPIRY_MARGIN_SECONDS: Final = 300
+
+# errcodes meaning "your token is bad": refresh once and retry once, never loop (WxJava, wechatpy).
+TOKEN_ERRCODES: Final[FrozenSet[int]] = frozenset({40001, 40014, 42001})
+# errcodes worth retrying with backoff: system busy and the per-minute limit.
+TRANSIENT_ERRCODES: Final[FrozenSet[int]] = frozenset({-1, 45011})
+TRANSIENT_HTTP_STATUSES: Final[FrozenSet[int]] = frozenset({429, 500, 502, 503, 504})
+
+# Retry policy for transient faults (bounded exponential backoff).
+DEFAULT_MAX_RETRIES: Final = 5
+DEFAULT_BACKOFF_SECONDS: Final = 1.0
+MAX_BACKOFF_SECONDS: Final = 30.0
+DEFAULT_REQUEST_TIMEOUT_SECONDS: Final = 30.0
+
+# publisher/stat pages hold at most 90 rows ("page_size 最大 90").
+PUBLISHER_PAGE_SIZE: Final = 90
+
+PIPELINE_NAME: Final = "wechat_datacube"
+DATASET_NAME: Final = "wechat_datacube"

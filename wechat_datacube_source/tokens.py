@@ -1,0 +1,155 @@
+"""Access-token providers: stable_token (default), classic cgi-bin/token, or a static token.
+
+A provider hands out one token per account for the run and refreshes it only through
+`invalidate(failed_token)`, which expires the cache only if it still holds the token that
+failed (compare-and-expire, as WxJava does), so threads that fail together cause one fetch.
+"""
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from typing import Callable, Optional, Tuple
+
+from .errors import ErrorKind, WeChatApiError
+from .settings import TOKEN_EXPIRY_MARGIN_SECONDS
+from .transport import Body, CallCounter, Transport
+
+TOKEN_LABEL = "access token"
+
+
+class TokenProvider(ABC):
+    can_refresh: bool = True
+    counter: CallCounter
+
+    @abstractmethod
+    def token(self) -> str:
+        """A token believed valid; fetched at most once per expiry or invalidation."""
+
+    @abstractmethod
+    def invalidate(self, failed_token: str) -> None:
+        """WeChat rejected `failed_token`; the next `token()` fetches a new one."""
+
+
+class StaticTokenProvider(TokenProvider):
+    """A token managed by a central token service: never fetched, never refreshed here."""
+
+    can_refresh = False
+
+    def __init__(self, access_token: str) -> None:
+        self._token = access_token
+        self.counter = CallCounter()
+
+    def token(self) -> str:
+        return self._token
+
+    def invalidate(self, failed_token: str) -> None:
+        """Nothing to do: only the service that issued the token can replace it."""
+
+
+class FetchedTokenProvider(TokenProvider):
+    """Fetches and caches a token from WeChat; a credential error is final for the run."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        app_id: str,
+        app_secret: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._transport = transport
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: Optional[str] = None
+        self._expires_at = 0.0
+        self._error: Optional[WeChatApiError] = None
+        self.counter = CallCounter()
+
+    def token(self) -> str:
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._token is not None and self._clock() < self._expires_at:
+                return self._token
+            try:
+                body = self._fetch(self._transport, self._app_id, self._app_secret)
+                token, expires_in = _parse_token(body)
+            except WeChatApiError as raw:
+                error = _as_credential_error(raw)
+                if error.kind in (ErrorKind.ACCOUNT, ErrorKind.QUOTA):
+                    # no later call of the run can do better: fail every endpoint at once
+                    self._error = error
+                raise error from None
+            self._transport.redactor.add(token)
+            self._token = token
+            self._expires_at = self._clock() + _cache_seconds(expires_in)
+            return token
+
+    def invalidate(self, failed_token: str) -> None:
+        with self._lock:
+            if self._token == failed_token:
+                self._token = None
+
+    @abstractmethod
+    def _fetch(self, transport: Transport, app_id: str, app_secret: str) -> Body:
+        """The raw token response."""
+
+
+class StableTokenProvider(FetchedTokenProvider):
+    """`POST cgi-bin/stable_token` in normal mode: it never invalidates tokens others hold."""
+
+    def _fetch(self, transport: Transport, app_id: str, app_secret: str) -> Body:
+        return transport.request(
+            "POST",
+            "/cgi-bin/stable_token",
+            label=TOKEN_LABEL,
+            counter=self.counter,
+            json_body={
+                "grant_type": "client_credential",
+                "appid": app_id,
+                "secret": app_secret,
+                "force_refresh": False,
+            },
+        )
+
+
+class ClassicTokenProvider(FetchedTokenProvider):
+    """`GET cgi-bin/token`: each fetch invalidates the account's previous token (after 5 min)."""
+
+    def _fetch(self, transport: Transport, app_id: str, app_secret: str) -> Body:
+        return transport.request(
+            "GET",
+            "/cgi-bin/token",
+            label=TOKEN_LABEL,
+            counter=self.counter,
+            params={"grant_type": "client_credential", "appid": app_id, "secret": app_secret},
+        )
+
+
+def _parse_token(body: Body) -> Tuple[str, float]:
+    token, expires_in = body.get("access_token"), body.get("expires_in")
+    if not isinstance(token, str) or not token or not isinstance(expires_in, (int, float)):
+        raise WeChatApiError(-2, "token response has no access_token/expires_in", TOKEN_LABEL)
+    return token, float(expires_in)
+
+
+def _cache_seconds(expires_in: float) -> float:
+    """Keep a margin before WeChat's expiry; short-lived tokens are kept for half their life."""
+    if expires_in > 2 * TOKEN_EXPIRY_MARGIN_SECONDS:
+        return expires_in - TOKEN_EXPIRY_MARGIN_SECONDS
+    return expires_in / 2
+
+
+def _as_credential_error(error: WeChatApiError) -> WeChatApiError:
+    """On the token endpoints 40001 means a wrong app secret, not a stale token."""
+    if error.kind is ErrorKind.TOKEN:
+        return WeChatApiError(
+            error.errcode,
+            error.errmsg,
+            error.endpoint,
+            kind=ErrorKind.ACCOUNT,
+            hint="WeChat rejected the credentials: check `app_secret` in "
+            "[sources.wechat_datacube] of .dlt/secrets.toml",
+        )
+    return error

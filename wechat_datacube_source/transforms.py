@@ -1,0 +1,97 @@
+"""Turns one response body into table rows, driven by the catalog entry.
+
+Rows keep WeChat's field names and values; the source only flattens (`detail` objects lifted,
+`details`/`detail_list` exploded to one row per stat_date), parses dates, adds `app_id` and
+drops rows dated outside the requested window (WeChat has been seen returning rows years old
+for a one-day query). Unknown fields pass through and become columns; unknown codes are kept.
+"""
+
+from datetime import date
+from typing import Any, Dict, Iterator, List, Mapping, Tuple
+
+from .catalog import Endpoint
+from .errors import PayloadError
+from .windows import Window
+
+Row = Dict[str, Any]
+
+
+def is_delayed(body: Mapping[str, Any]) -> bool:
+    """The published-content family says `is_delay: true` while numbers are still coming."""
+    return body.get("is_delay") is True
+
+
+def parse_date(value: Any, endpoint: str, field: str) -> date:
+    """`YYYY-MM-DD` → date; anything else is a payload error naming the field."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PayloadError(endpoint, f"`{field}` is {value!r}, not a YYYY-MM-DD date")
+
+
+def to_rows(
+    endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id: str
+) -> Tuple[List[Row], int]:
+    """The window's rows and how many rows outside the window were dropped."""
+    items = body.get(endpoint.list_key)
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise PayloadError(
+            endpoint.table, f"`{endpoint.list_key}` is {type(items).__name__}, not a list"
+        )
+    shared = {name: body[name] for name in endpoint.response_fields if name in body}
+    date_fields = [name for name, kind in endpoint.fields.items() if kind == "date"]
+    rows: List[Row] = []
+    dropped = 0
+    for item in items:
+        for flat in _flatten(endpoint, item):
+            row: Row = {"app_id": app_id, **flat, **shared}
+            for name in date_fields:
+                if row.get(name) is not None:
+                    row[name] = parse_date(row[name], endpoint.table, name)
+            missing = [name for name in endpoint.primary_key if row.get(name) is None]
+            if missing:
+                # a null key would fail the whole load at the destination: fail this window only
+                raise PayloadError(endpoint.table, f"a row has no {', '.join(missing)}")
+            label = row.get(endpoint.date_field)
+            if not isinstance(label, date):
+                raise PayloadError(endpoint.table, f"a row has no `{endpoint.date_field}`")
+            if window.begin <= label <= window.end:
+                rows.append(row)
+            else:
+                dropped += 1
+    return rows, dropped
+
+
+def _flatten(endpoint: Endpoint, item: Any) -> Iterator[Row]:
+    if not isinstance(item, Mapping):
+        raise PayloadError(
+            endpoint.table,
+            f"a `{endpoint.list_key}` element is {type(item).__name__}, not an object",
+        )
+    row = dict(item)
+    if endpoint.unwrap is not None:
+        nested = row.pop(endpoint.unwrap, None) or {}
+        if not isinstance(nested, Mapping):
+            raise PayloadError(
+                endpoint.table, f"`{endpoint.unwrap}` is {type(nested).__name__}, not an object"
+            )
+        row = {**nested, **row}
+    if endpoint.explode is None:
+        yield row
+        return
+    children = row.pop(endpoint.explode, None) or []
+    if not isinstance(children, list):
+        raise PayloadError(
+            endpoint.table, f"`{endpoint.explode}` is {type(children).__name__}, not a list"
+        )
+    for child in children:
+        if not isinstance(child, Mapping):
+            raise PayloadError(
+                endpoint.table,
+                f"a `{endpoint.explode}` element is {type(child).__name__}, not an object",
+            )
+        yield {**row, **child}

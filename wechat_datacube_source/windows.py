@@ -1,0 +1,86 @@
+"""Date windows: split an inclusive day range into the requests an endpoint accepts.
+
+A window never exceeds the endpoint's span, never starts before its earliest date and never
+ends after the requested end. Daily and hourly endpoints take runs of days; weekly and monthly
+endpoints take one request per complete period, `begin = end =` the period's first day, which
+is the date WeChat labels the period's row with.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import List, Tuple
+
+from .catalog import Endpoint, Grain
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One request's date range and what committing it proves."""
+
+    begin: date
+    end: date
+    newest_label: date
+    """The newest date a row of this window can be labelled with."""
+    covers_through: date
+    """The last calendar day whose data this window delivers (a period's last day)."""
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.begin).days + 1
+
+    def __str__(self) -> str:
+        return f"{self.begin.isoformat()}..{self.end.isoformat()}"
+
+
+def period_start(day: date, grain: Grain) -> date:
+    """First day of the week (Monday) or month holding `day`; `day` itself for daily grains."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def period_end(start: date, grain: Grain) -> date:
+    """Last day of the period that begins on `start`."""
+    if grain == "week":
+        return start + timedelta(days=6)
+    if grain == "month":
+        next_month = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return next_month - ONE_DAY
+    return start
+
+
+def plan_windows(endpoint: Endpoint, start: date, end: date) -> List[Window]:
+    """Windows covering `[start, end]` (inclusive) in date order.
+
+    For period grains the period holding `start` is included and only periods that are over by
+    `end` are, since WeChat serves a week or month only after it ends.
+    """
+    first = max(start, endpoint.earliest)
+    windows: List[Window] = []
+    if endpoint.grain in ("week", "month"):
+        begin = period_start(first, endpoint.grain)
+        while (last := period_end(begin, endpoint.grain)) <= end:
+            windows.append(Window(begin, begin, begin, last))
+            begin = last + ONE_DAY
+        return windows
+    span = timedelta(days=endpoint.span - 1)
+    begin = first
+    while begin <= end:
+        last = min(begin + span, end)
+        windows.append(Window(begin, last, last, last))
+        begin = last + ONE_DAY
+    return windows
+
+
+def halve(window: Window) -> Tuple[Window, Window]:
+    """Split a multi-day daily window in two, for a retry after `61501 date range error`."""
+    if window.days < 2 or window.newest_label != window.end:
+        raise ValueError(f"window {window} cannot be split")
+    middle = window.begin + timedelta(days=window.days // 2 - 1)
+    first = Window(window.begin, middle, middle, middle)
+    second = Window(middle + ONE_DAY, window.end, window.end, window.end)
+    return first, second
