@@ -47,6 +47,7 @@ from .settings import (
 from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
 from .transport import Transport
 from .version import __version__
+from .windows import first_label
 
 __all__ = [
     "wechat_datacube",
@@ -140,7 +141,8 @@ def _client(config: SourceConfig) -> WeChatClient:
 def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig) -> DltResource:
     cursor = dlt.sources.incremental(
         endpoint.date_field,
-        initial_value=config.start_date,
+        # a week or month row is labelled with its first day, which may precede start_date
+        initial_value=first_label(endpoint, config.start_date),
         end_value=config.end_date,
         range_end="closed",
         # re-fetched refresh days must pass dlt's "older than the cursor" filter

@@ -48,4 +48,6 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS: Final = 30.0
 PUBLISHER_PAGE_SIZE: Final = 90
 
 PIPELINE_NAME: Final = "wechat_datacube"
-DATASET_NAME: Final = "wechat_datacube"
+# not "wechat_datacube": DuckDB rejects a schema named like its file (wechat_datacube.duckdb)
+DATASET_NAME: Final = "wechat"
+DUCKDB_FILE: Final = "wechat_datacube.duckdb"

@@ -53,16 +53,22 @@ def period_end(start: date, grain: Grain) -> date:
     return start
 
 
+def first_label(endpoint: Endpoint, start: date) -> date:
+    """The oldest date a row requested from `start` on can carry: not before the endpoint's
+    floor, and for period grains the first day of the period holding `start`."""
+    return period_start(max(start, endpoint.earliest), endpoint.grain)
+
+
 def plan_windows(endpoint: Endpoint, start: date, end: date) -> List[Window]:
     """Windows covering `[start, end]` (inclusive) in date order.
 
     For period grains the period holding `start` is included and only periods that are over by
     `end` are, since WeChat serves a week or month only after it ends.
     """
-    first = max(start, endpoint.earliest)
+    first = first_label(endpoint, start)
     windows: List[Window] = []
     if endpoint.grain in ("week", "month"):
-        begin = period_start(first, endpoint.grain)
+        begin = first
         while (last := period_end(begin, endpoint.grain)) <= end:
             windows.append(Window(begin, begin, begin, last))
             begin = last + ONE_DAY

@@ -13,6 +13,7 @@ before 08:00 Beijing time is `61503`, days before an endpoint's floor have no ro
 import json
 import logging
 import secrets
+import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -496,6 +497,12 @@ def _handler_for(emulator: Emulator) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "wechat-emulator"
+
+        def setup(self) -> None:
+            super().setup()
+            # headers and body go out in separate writes: without this, Nagle's algorithm and
+            # delayed ACKs add ~40 ms to every keep-alive response
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug(format, *args)

@@ -1,0 +1,110 @@
+"""What a run did, read back from the destination: each endpoint's outcome and each table.
+
+The source never raises for an API fault (that would discard the whole run), so a scheduler
+learns about a partial run here: `run_results` reads the run's `sync_log` rows and
+`exit_code` turns them into the pipeline script's documented exit code.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, List, Optional, Sequence
+
+from dlt import Pipeline
+from dlt.common.pipeline import LoadInfo
+
+from .catalog import BY_TABLE
+
+EXIT_OK = 0
+"""Every selected endpoint succeeded, or was skipped for a documented reason."""
+EXIT_INCOMPLETE = 1
+"""At least one endpoint is `partial` or `failed`: rerun (after fixing what sync_log says)."""
+EXIT_CONFIGURATION = 2
+"""A setting is missing or wrong; nothing was fetched."""
+EXIT_PIPELINE = 3
+"""dlt could not extract, normalize or load (destination down, disk full...)."""
+
+HEALTHY = ("ok", "skipped")
+_LOAD_ID = re.compile(r"^[0-9.]+$")
+
+
+@dataclass(frozen=True)
+class EndpointResult:
+    endpoint: str
+    status: str
+    api_calls: int
+    rows: int
+    fetched_from: Optional[date]
+    fetched_to: Optional[date]
+    errcode: Optional[int]
+    message: Optional[str]
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    table: str
+    rows: int
+    first: Optional[date]
+    last: Optional[date]
+
+
+def run_results(pipeline: Pipeline, load_info: LoadInfo) -> List[EndpointResult]:
+    """The `sync_log` rows written by the loads in `load_info`, in endpoint order."""
+    load_ids = [load_id for load_id in load_info.loads_ids if _LOAD_ID.match(load_id)]
+    if not load_ids or "sync_log" not in pipeline.default_schema.tables:
+        return []
+    with pipeline.sql_client() as client:
+        table = client.make_qualified_table_name("sync_log")
+        ids = ", ".join(f"'{load_id}'" for load_id in load_ids)
+        rows = client.execute_sql(
+            "SELECT endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message "
+            f"FROM {table} WHERE _dlt_load_id IN ({ids})"  # noqa: S608 (ids checked above)
+        )
+    order = {name: index for index, name in enumerate(BY_TABLE)}
+    results = [EndpointResult(*row) for row in rows or []]
+    return sorted(results, key=lambda result: order.get(result.endpoint, len(order)))
+
+
+def table_summaries(pipeline: Pipeline, tables: Iterable[str]) -> List[TableSummary]:
+    """Row count and date range of each loaded endpoint table."""
+    present = [name for name in tables if name in pipeline.default_schema.data_table_names()]
+    if not present:
+        return []
+    with pipeline.sql_client() as client:
+        parts = []
+        for name in present:
+            date_field = client.escape_column_name(BY_TABLE[name].date_field)
+            parts.append(
+                f"SELECT '{name}', COUNT(*), MIN({date_field}), MAX({date_field}) "  # noqa: S608
+                f"FROM {client.make_qualified_table_name(name)}"
+            )
+        rows = client.execute_sql(" UNION ALL ".join(parts))
+    found = {row[0]: TableSummary(*row) for row in rows or []}
+    return [found[name] for name in present]
+
+
+def exit_code(results: Sequence[EndpointResult]) -> int:
+    return EXIT_OK if all(result.status in HEALTHY for result in results) else EXIT_INCOMPLETE
+
+
+def format_summary(tables: Sequence[TableSummary], results: Sequence[EndpointResult]) -> str:
+    """A plain-text table: what each table holds now, and what this run did to it."""
+    held = {table.table: table for table in tables}
+    lines = [
+        f"{'table':<26} {'rows':>9} {'from':>10} {'to':>10} {'calls':>6} {'fetched':>8}  status",
+        "-" * 81,
+    ]
+    for result in results:
+        table = held.get(result.endpoint, TableSummary(result.endpoint, 0, None, None))
+        first = table.first.isoformat() if table.first else "-"
+        last = table.last.isoformat() if table.last else "-"
+        lines.append(
+            f"{result.endpoint:<26} {table.rows:>9} {first:>10} {last:>10} "
+            f"{result.api_calls:>6} {result.rows:>8}  {result.status}"
+        )
+    lines.extend(
+        f"  {result.endpoint}: {result.message}"
+        for result in results
+        if result.message and result.status != "ok"
+    )
+    return "\n".join(lines)
