@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
 from ..catalog import BY_API_NAME, Endpoint
@@ -102,7 +102,7 @@ class Emulator:
         accounts: Optional[Mapping[str, str]] = None,
         *,
         latency_seconds: float = 0.0,
-        samples: bool = False,
+        samples: Union[bool, Mapping[str, str]] = False,
         spans: Optional[Mapping[str, Optional[int]]] = None,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         token_ttl_seconds: float = 7200,
@@ -113,7 +113,10 @@ class Emulator:
     ) -> None:
         self.accounts: Dict[str, str] = dict(accounts or {DEMO_APP_ID: DEMO_APP_SECRET})
         self.latency_seconds = latency_seconds
-        self.samples = samples
+        # True: the official samples; a mapping: those payloads for those api names
+        self.samples: Dict[str, str] = {}
+        if samples:
+            self.samples = dict(SAMPLES) if samples is True else {**SAMPLES, **samples}
         self.spans: Dict[str, Optional[int]] = {
             e.api_name: e.api_span for e in BY_API_NAME.values()
         }
@@ -335,7 +338,7 @@ class Emulator:
         if problem:
             return _error(*problem)
         if self.samples:
-            return _Reply(raw=SAMPLES[endpoint.api_name].encode())
+            return _Reply(raw=self.samples[endpoint.api_name].encode())
         reply: Dict[str, Any] = {"list": self.rows(endpoint, app_id, begin, end)}
         if endpoint.has_is_delay:
             reply["is_delay"] = False
@@ -383,7 +386,7 @@ class Emulator:
             return _publisher_error(*problem)
         if self.samples:
             if page == 1:
-                return _Reply(raw=SAMPLES[endpoint.api_name].encode())
+                return _Reply(raw=self.samples[endpoint.api_name].encode())
             return _Reply(
                 {"base_resp": {"err_msg": "ok", "ret": 0}, endpoint.list_key: [], "total_num": 0}
             )
