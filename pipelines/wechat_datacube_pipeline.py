@@ -66,7 +66,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--resources",
-        help=f"comma-separated tables to load (default: all but ads); any of: {', '.join(BY_TABLE)}",
+        help="comma-separated tables to load (default: all but the ad tables); any of: "
+        + ", ".join(BY_TABLE),
     )
     parser.add_argument(
         "--ads",

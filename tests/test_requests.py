@@ -5,12 +5,11 @@ from typing import List, Tuple
 
 import dlt
 
+from tests.helpers import last_sync_log, run
 from wechat_datacube_source.catalog import ENDPOINTS
 from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator
 from wechat_datacube_source.settings import PUBLISHER_PAGE_SIZE
 from wechat_datacube_source.windows import first_label, plan_windows
-
-from tests.helpers import last_sync_log, run
 
 START, END = date(2025, 10, 20), date(2025, 11, 12)
 
