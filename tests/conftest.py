@@ -1,8 +1,12 @@
 """Shared fixtures: a live emulator on loopback, an isolated DuckDB pipeline, a frozen clock."""
 
 import os
+import tempfile
 
-os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+# tests never read the developer's .dlt/ (real credentials) nor write to ~/.dlt
+os.environ["DLT_PROJECT_DIR"] = tempfile.mkdtemp(prefix="wechat-tests-project-")
+os.environ["DLT_DATA_DIR"] = tempfile.mkdtemp(prefix="wechat-tests-data-")
+os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 
 from pathlib import Path  # noqa: E402
 from typing import Iterator  # noqa: E402

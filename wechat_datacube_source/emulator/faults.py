@@ -16,7 +16,7 @@ FaultKind = Literal[
     "drop",  # close the connection without answering
     "malformed",  # a truncated JSON body
     "is_delay",  # a published-content answer with is_delay: true
-    "empty",  # an empty list, as WeChat answers a day it has not finished
+    "empty",  # the answer without the rows of `dates` (all rows if none): an unfinished day
 ]
 TOKEN_ROUTES = "token"
 

@@ -196,17 +196,20 @@ class Emulator:
             record.begin, record.end = _window_of(endpoint, params, record.body)
         if self.latency_seconds:
             time.sleep(self.latency_seconds)
-        reply = self._faulted(endpoint_name, endpoint, record) or self._answer(
-            method, parts.path, params, raw_body, endpoint, record
-        )
+        rule = self._matching_fault(endpoint_name, endpoint, record)
+        reply = self._fault_reply(rule, endpoint) if rule else None
+        if reply is None:
+            reply = self._answer(method, parts.path, params, raw_body, endpoint, record)
+            if rule is not None and rule.kind == "empty" and endpoint is not None:
+                reply = _without_days(reply, endpoint, rule.dates)
         record.errcode, record.status = reply.errcode, reply.status
         with self._lock:
             self.requests.append(record)
         return reply
 
-    def _faulted(
+    def _matching_fault(
         self, name: str, endpoint: Optional[Endpoint], record: RequestRecord
-    ) -> Optional[_Reply]:
+    ) -> Optional[FaultRule]:
         route = TOKEN_ROUTES if name in ("token", "stable_token") else "data"
         names = (
             (name, TOKEN_ROUTES)
@@ -223,10 +226,11 @@ class Emulator:
         for rule in rules:
             if rule.matches(route, names, app_id, record.begin, record.end) and rule.fire():
                 record.fault = rule.kind
-                return self._fault_reply(rule, endpoint)
+                return rule
         return None
 
     def _fault_reply(self, rule: FaultRule, endpoint: Optional[Endpoint]) -> Optional[_Reply]:
+        """The reply a fault replaces the answer with; None when the answer still goes out."""
         if rule.kind == "errcode":
             if endpoint is not None and endpoint.is_publisher:
                 return _publisher_error(rule.errcode, rule.errmsg)
@@ -243,9 +247,7 @@ class Emulator:
             return _Reply(raw=b'{"list":[{"ref_date":"20')
         if rule.kind == "is_delay":
             return _Reply({"list": [], "is_delay": True})
-        return _Reply(
-            {"list": [], "is_delay": False} if endpoint and endpoint.has_is_delay else {"list": []}
-        )
+        return None  # "empty" blanks days of the real answer; "timeout" answers late
 
     def _answer(
         self,
@@ -483,6 +485,20 @@ def _days(first: date, last: date) -> Iterable[date]:
     while day <= last:
         yield day
         day += ONE_DAY
+
+
+def _without_days(reply: _Reply, endpoint: Endpoint, days: Tuple[date, ...]) -> _Reply:
+    """The answer without rows labelled on `days` (all rows when no days are given)."""
+    body = json.loads(reply.raw) if reply.status == 200 else None
+    if not isinstance(body, dict) or not isinstance(body.get(endpoint.list_key), list):
+        return reply
+    labels = {day.isoformat() for day in days}
+    body[endpoint.list_key] = [
+        row
+        for row in body[endpoint.list_key]
+        if labels and row.get(endpoint.date_field) not in labels
+    ]
+    return _Reply(body)
 
 
 def _summary(rows: List[Row]) -> Row:

@@ -1,0 +1,204 @@
+"""Incremental behaviour over several runs: refresh windows, watermarks, backfills, faults."""
+
+from datetime import date, timedelta
+from typing import Any, Dict, List
+
+import dlt
+import pytest
+import time_machine
+
+from tests.helpers import LAST_COMPLETE, days, last_sync_log, query, run, source, table_rows
+from wechat_datacube_source.emulator import Emulator, FaultRule
+from wechat_datacube_source.report import EXIT_INCOMPLETE, EXIT_OK, exit_code, run_results
+
+ONE_DAY = timedelta(days=1)
+SOME = ["user_summary", "user_cumulate", "article_total", "upstream_msg_week", "article_read"]
+
+
+def resource_state(pipeline: dlt.Pipeline, table: str) -> Dict[str, Any]:
+    return dict(pipeline.state["sources"]["wechat_datacube"]["resources"].get(table, {}))
+
+
+def all_rows(pipeline: dlt.Pipeline, tables: List[str]) -> Dict[str, List[Any]]:
+    return {
+        table: sorted(map(repr, table_rows(pipeline, table, "* EXCLUDE (_dlt_load_id, _dlt_id)")))
+        for table in tables
+    }
+
+
+def dates_in(pipeline: dlt.Pipeline, table: str, column: str = "ref_date") -> List[date]:
+    return [
+        row[0]
+        for row in query(pipeline, f"SELECT DISTINCT {column} FROM wechat.{table} ORDER BY 1")
+    ]
+
+
+def test_rerunning_is_idempotent(pipeline: dlt.Pipeline, api: Emulator) -> None:
+    run(pipeline, api, resources=SOME)
+    first = all_rows(pipeline, SOME)
+    run(pipeline, api, resources=SOME)
+    assert all_rows(pipeline, SOME) == first
+    for table, key in (
+        ("user_summary", "ref_date, user_source"),
+        ("article_total", "msgid, stat_date"),
+    ):
+        duplicates = query(
+            pipeline, f"SELECT {key}, COUNT(*) FROM wechat.{table} GROUP BY ALL HAVING COUNT(*) > 1"
+        )
+        assert duplicates == []
+
+
+def test_a_later_day_fetches_only_the_refresh_windows(
+    pipeline: dlt.Pipeline, api: Emulator, clock: time_machine.Traveller
+) -> None:
+    run(pipeline, api, resources=SOME)
+    before = len(api.requests)
+    clock.shift(timedelta(days=1))
+    run(pipeline, api, resources=SOME)
+    second = {}
+    for record in api.requests[before:]:
+        if record.begin:
+            second.setdefault(record.endpoint, []).append((record.begin, record.end))
+    today = LAST_COMPLETE + ONE_DAY
+    # refresh 3 days before the watermark, plus the new day
+    assert second["getusersummary"] == [(LAST_COMPLETE - 2 * ONE_DAY, today)]
+    # article totals grow for 7 days after sending: those send dates again, one per call
+    assert second["getarticletotal"] == [(d, d) for d in days(LAST_COMPLETE - 6 * ONE_DAY, today)]
+    # no week ended since the last run: no week call at all
+    assert "getupstreammsgweek" not in second
+    assert max(dates_in(pipeline, "user_summary")) == today
+
+
+def test_a_sparse_endpoint_does_not_refetch_empty_history(
+    pipeline: dlt.Pipeline, api: Emulator, clock: time_machine.Traveller
+) -> None:
+    # an account whose articles get no reads: every day of article_summary is empty
+    api.add_fault(FaultRule("empty", endpoints=("getarticlesummary",)))
+    run(pipeline, api, resources=["article_summary"])
+    assert len(api.data_requests("article_summary")) == 30
+    clock.shift(timedelta(days=1))
+    before = len(api.requests)
+    run(pipeline, api, resources=["article_summary"])
+    again = [r.begin for r in api.requests[before:] if r.begin]
+    # the watermark stopped at the day before the last (still possibly unfinished) day;
+    # the second run re-scans only the refresh window, not the 30 empty days
+    assert again == days(LAST_COMPLETE - 3 * ONE_DAY, LAST_COMPLETE + ONE_DAY)
+
+
+def test_an_end_date_backfill_leaves_state_untouched(pipeline: dlt.Pipeline, api: Emulator) -> None:
+    run(pipeline, api, resources=SOME)
+    state = {table: resource_state(pipeline, table) for table in SOME}
+    run(pipeline, api, resources=SOME, start_date="2026-03-01", end_date="2026-03-10")
+    assert {table: resource_state(pipeline, table) for table in SOME} == state
+    loaded = dates_in(pipeline, "user_summary")
+    assert set(days(date(2026, 3, 1), date(2026, 3, 10))) <= set(loaded)
+    assert date(2026, 3, 11) not in loaded
+    # and the next normal run continues from the watermark, not from the backfill
+    before = len(api.requests)
+    run(pipeline, api, resources=["user_summary"])
+    assert [r.begin for r in api.requests[before:] if r.begin] == [LAST_COMPLETE - 2 * ONE_DAY]
+
+
+@pytest.mark.parametrize(
+    ("table", "fault"),
+    [
+        ("user_summary", FaultRule("empty", endpoints=("getusersummary",), dates=(LAST_COMPLETE,))),
+        (
+            "user_summary",
+            FaultRule(
+                "errcode",
+                errcode=61503,
+                errmsg="data not ready, please try later",
+                endpoints=("getusersummary",),
+                dates=(LAST_COMPLETE,),
+            ),
+        ),
+        (
+            "article_read",
+            FaultRule("is_delay", endpoints=("getarticleread",), dates=(LAST_COMPLETE,)),
+        ),
+    ],
+    ids=["empty-yesterday", "61503", "is_delay"],
+)
+def test_not_ready_days_are_fetched_again_later(
+    pipeline: dlt.Pipeline, api: Emulator, table: str, fault: FaultRule
+) -> None:
+    api.add_fault(fault)
+    run(pipeline, api, resources=[table])
+    assert max(dates_in(pipeline, table)) == LAST_COMPLETE - ONE_DAY
+    log = last_sync_log(pipeline)[table]
+    assert log["status"] == "ok" and "no final data for 2026-06-14" in log["message"]
+    assert log["fetched_to"] == LAST_COMPLETE - ONE_DAY
+    assert (
+        resource_state(pipeline, table)["fetched_through"] == (LAST_COMPLETE - ONE_DAY).isoformat()
+    )
+    api.clear_faults()
+    run(pipeline, api, resources=[table])
+    assert max(dates_in(pipeline, table)) == LAST_COMPLETE
+    assert resource_state(pipeline, table)["fetched_through"] == LAST_COMPLETE.isoformat()
+
+
+def test_a_failing_window_stops_its_endpoint_and_leaves_no_gap(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    broken = LAST_COMPLETE - 10 * ONE_DAY
+    api.add_fault(FaultRule("errcode", errcode=-1, endpoints=("getuserread",), dates=(broken,)))
+    info = pipeline.run(source(api, resources=["user_read", "user_summary"], max_retries=2))
+    results = {result.endpoint: result for result in run_results(pipeline, info)}
+    assert results["user_read"].status == "partial"
+    assert results["user_read"].errcode == -1
+    assert f"stopped at window {broken}..{broken}" in (results["user_read"].message or "")
+    assert results["user_read"].fetched_to == broken - ONE_DAY
+    assert results["user_summary"].status == "ok"
+    assert exit_code(list(results.values())) == EXIT_INCOMPLETE
+    # everything before the window loaded, nothing after it; bounded retries of that window
+    loaded = dates_in(pipeline, "user_read")
+    assert loaded == days(LAST_COMPLETE - 29 * ONE_DAY, broken - ONE_DAY)
+    assert len([r for r in api.data_requests("user_read") if r.begin == broken]) == 3
+    assert (
+        resource_state(pipeline, "user_read")["fetched_through"] == (broken - ONE_DAY).isoformat()
+    )
+
+    api.clear_faults()
+    info = pipeline.run(source(api, resources=["user_read", "user_summary"]))
+    assert exit_code(run_results(pipeline, info)) == EXIT_OK
+    assert dates_in(pipeline, "user_read") == days(LAST_COMPLETE - 29 * ONE_DAY, LAST_COMPLETE)
+
+
+def test_a_date_range_error_shrinks_the_window(
+    pipeline: dlt.Pipeline, clock: time_machine.Traveller
+) -> None:
+    # an API stricter than the documented 7 days
+    with Emulator(spans={"getusersummary": 3}) as strict:
+        run(pipeline, strict, resources=["user_summary"])
+        sent = strict.data_requests("user_summary")
+    assert any(r.errcode == 61501 for r in sent)
+    assert all((r.end - r.begin).days < 3 for r in sent if r.errcode == 0)
+    assert dates_in(pipeline, "user_summary") == days(LAST_COMPLETE - 29 * ONE_DAY, LAST_COMPLETE)
+    assert last_sync_log(pipeline)["user_summary"]["status"] == "ok"
+
+
+def test_retired_and_forbidden_endpoints_are_skipped_with_the_reason(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    api.add_fault(
+        FaultRule(
+            "errcode",
+            errcode=47009,
+            errmsg="this api is offline, please use the new api",
+            endpoints=("getarticletotal",),
+        )
+    )
+    api.add_fault(
+        FaultRule("errcode", errcode=48001, errmsg="api unauthorized", endpoints=("getuserread",))
+    )
+    info = pipeline.run(source(api, resources=["article_total", "user_read", "user_summary"]))
+    results = {result.endpoint: result for result in run_results(pipeline, info)}
+    assert results["article_total"].status == "skipped"
+    assert "article_total_detail" in (results["article_total"].message or "")
+    assert results["user_read"].status == "skipped" and results["user_read"].errcode == 48001
+    assert "no permission" in (results["user_read"].message or "")
+    assert results["user_summary"].status == "ok"
+    assert exit_code(list(results.values())) == EXIT_OK
+    # one call each: a skipped endpoint is not retried window after window
+    assert len(api.data_requests("article_total")) == 1 and len(api.data_requests("user_read")) == 1
