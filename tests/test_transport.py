@@ -1,0 +1,116 @@
+"""The HTTP layer against the emulator: bounded retries, quota stop, redacted messages."""
+
+from datetime import date
+
+import dlt
+import pytest
+
+from tests.helpers import last_sync_log, run, table_rows
+from wechat_datacube_source.emulator import Emulator, FaultRule
+from wechat_datacube_source.errors import TransportError
+from wechat_datacube_source.redaction import Redactor
+from wechat_datacube_source.transport import CallCounter, RetryPolicy, Transport
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        FaultRule("errcode", errcode=-1, errmsg="system error", every=2),
+        FaultRule(
+            "errcode",
+            errcode=45011,
+            errmsg="api minute-quota reach limit, must slower, retry next minute",
+            every=2,
+        ),
+        FaultRule("http", status=503, every=2),
+        FaultRule("http", status=429, retry_after=0.01, every=2),
+        FaultRule("drop", every=2),
+        FaultRule("malformed", every=2),
+        FaultRule("timeout", seconds=0.5, every=2),
+    ],
+    ids=lambda rule: f"{rule.kind}-{rule.errcode if rule.kind == 'errcode' else rule.status}",
+)
+def test_transient_faults_are_retried_and_the_run_completes(
+    pipeline: dlt.Pipeline, api: Emulator, fault: FaultRule
+) -> None:
+    api.add_fault(fault)
+    run(pipeline, api, resources=["user_summary", "interface_summary"], request_timeout_seconds=0.2)
+    for table in ("user_summary", "interface_summary"):
+        log = last_sync_log(pipeline)[table]
+        assert log["status"] == "ok", log
+        windows = {(r.begin, r.end) for r in api.data_requests(table)}
+        # every window faulted once at most, then succeeded: calls = windows + faults
+        assert log["api_calls"] == len(api.data_requests(table)) <= 2 * len(windows)
+    assert len({row["ref_date"] for row in table_rows(pipeline, "user_summary")}) == 30
+
+
+def test_retries_are_bounded(api: Emulator) -> None:
+    api.add_fault(FaultRule("http", status=502))
+    transport = Transport(api.base_url, Redactor(), RetryPolicy(max_retries=3, backoff_seconds=0.0))
+    counter = CallCounter()
+    with pytest.raises(TransportError, match="HTTP 502"):
+        transport.request(
+            "POST",
+            "/datacube/getusersummary",
+            label="user_summary",
+            counter=counter,
+            params={"access_token": "x"},
+            json_body={},
+        )
+    assert counter.calls == 4 == len(api.requests)
+
+
+def test_backoff_doubles_and_honours_retry_after() -> None:
+    policy = RetryPolicy(backoff_seconds=0.5, max_backoff_seconds=3.0)
+    assert [policy.delay(n) for n in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    assert policy.delay(0, retry_after=2.5) == 2.5 and policy.delay(0, retry_after=0) == 0.5
+    assert policy.delay(0, retry_after=600) == 3.0
+
+
+def test_the_daily_quota_stops_every_call_of_the_account(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    api.add_fault(
+        FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=12)
+    )
+    run(pipeline, api, resources=["user_summary", "user_read", "interface_summary"], max_retries=0)
+    # the 13th call gets 45009 and no data call follows it
+    assert len(api.data_requests()) == 13 and api.data_requests()[-1].errcode == 45009
+    logs = last_sync_log(pipeline)
+    stopped = [log for log in logs.values() if log["errcode"] == 45009]
+    assert stopped and all(
+        "run again after midnight Beijing time" in log["message"] for log in stopped
+    )
+    assert {log["status"] for log in stopped} <= {"partial", "failed"}
+
+
+def test_secrets_are_masked_in_every_message() -> None:
+    redact = Redactor(["s3cret-app-secret"])
+    redact.add("TOKEN123")
+    text = (
+        "HTTPConnectionPool: Max retries exceeded with url: /datacube/x?access_token=TOKEN123&a=1 "
+        '{"appid": "wx", "secret": "s3cret-app-secret"} secret=abc TOKEN123'
+    )
+    masked = redact(text)
+    assert (
+        "TOKEN123" not in masked
+        and "s3cret-app-secret" not in masked
+        and "secret=abc" not in masked
+    )
+    assert "access_token=***&a=1" in masked
+
+
+def test_a_dropped_connection_message_carries_no_token(api: Emulator) -> None:
+    api.add_fault(FaultRule("drop"))
+    redactor = Redactor(["TOKEN-XYZ"])
+    transport = Transport(api.base_url, redactor, RetryPolicy(max_retries=0))
+    with pytest.raises(TransportError) as raised:
+        transport.request(
+            "POST",
+            "/datacube/getusersummary",
+            label="user_summary",
+            counter=CallCounter(),
+            params={"access_token": "TOKEN-XYZ"},
+            json_body={"begin_date": str(date(2026, 6, 1))},
+        )
+    assert "TOKEN-XYZ" not in str(raised.value) and raised.value.__cause__ is None
