@@ -12,6 +12,7 @@ Exit codes: 0 every endpoint ok (or skipped for a documented reason: no permissi
 import argparse
 import logging
 import sys
+from pathlib import Path
 from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
         return EXIT_CONFIGURATION
     destination: Any = args.destination
     if destination == "duckdb":
-        destination = dlt.destinations.duckdb(args.duckdb_file)
+        # absolute: dlt resolves a relative path against the folder of the pipeline's first run
+        destination = dlt.destinations.duckdb(str(Path(args.duckdb_file).resolve()))
     pipeline = dlt.pipeline(
         pipeline_name=args.pipeline_name
         or (f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME),
