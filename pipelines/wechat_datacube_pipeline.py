@@ -12,8 +12,8 @@ Exit codes: 0 every endpoint ok (or skipped for a documented reason: no permissi
 import argparse
 import logging
 import sys
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import dlt

@@ -116,3 +116,12 @@ def test_stable_token_semantics_of_the_emulator(api: Emulator) -> None:
     classic, _ = api.tokens.classic(DEMO_APP_ID)
     assert api.tokens.check(forced)[0] == DEMO_APP_ID  # the two kinds are isolated
     assert DEMO_APP_SECRET not in classic
+
+
+def test_a_token_endpoint_that_stays_down_fails_the_run_after_one_round_of_retries(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    api.add_fault(FaultRule("http", status=503, endpoints=("token",)))
+    run(pipeline, api, resources=["user_summary", "user_cumulate", "user_read"], max_retries=2)
+    assert len(token_requests(api)) == 3 and api.data_requests() == []
+    assert {log["status"] for log in last_sync_log(pipeline).values()} == {"failed"}

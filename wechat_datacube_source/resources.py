@@ -204,10 +204,17 @@ def endpoint_rows(
         if rows:
             yield rows
         log.committed(window, len(rows), ready_through)
-        if ready_through < window.covers_through:
-            break
+    outcome = log.row(counter.calls)
+    logger.info(
+        "%s: %s, %d calls, %d rows, %s",
+        endpoint.table,
+        f"{outcome['fetched_from']}..{outcome['fetched_to']}" if log.fetched_to else "nothing new",
+        outcome["api_calls"],
+        outcome["rows"],
+        outcome["status"],
+    )
     # routed to the sync_log table variant the source declares on every endpoint resource
-    yield dlt.mark.with_table_name(log.row(counter.calls), SYNC_LOG_TABLE)
+    yield dlt.mark.with_table_name(outcome, SYNC_LOG_TABLE)
     if plan.stateful and log.fetched_to is not None:
         previous = state.get(STATE_KEY)
         if previous is None or log.fetched_to.isoformat() > previous:

@@ -10,7 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import Callable, Optional, Tuple
 
-from .errors import ErrorKind, WeChatApiError
+from .errors import ErrorKind, TransportError, WeChatApiError
 from .settings import TOKEN_EXPIRY_MARGIN_SECONDS
 from .transport import Body, CallCounter, Transport
 
@@ -63,7 +63,7 @@ class FetchedTokenProvider(TokenProvider):
         self._lock = threading.Lock()
         self._token: Optional[str] = None
         self._expires_at = 0.0
-        self._error: Optional[WeChatApiError] = None
+        self._error: Optional[Exception] = None
         self.counter = CallCounter()
 
     def token(self) -> str:
@@ -75,12 +75,11 @@ class FetchedTokenProvider(TokenProvider):
             try:
                 body = self._fetch(self._transport, self._app_id, self._app_secret)
                 token, expires_in = _parse_token(body)
-            except WeChatApiError as raw:
-                error = _as_credential_error(raw)
-                if error.kind in (ErrorKind.ACCOUNT, ErrorKind.QUOTA):
-                    # no later call of the run can do better: fail every endpoint at once
-                    self._error = error
-                raise error from None
+            except (WeChatApiError, TransportError) as raw:
+                # the fetch had its retries; without a token no call of the run can succeed,
+                # so every endpoint fails at once instead of repeating the retries and backoff
+                self._error = _as_credential_error(raw)
+                raise self._error from None
             self._transport.redactor.add(token)
             self._token = token
             self._expires_at = self._clock() + _cache_seconds(expires_in)
@@ -141,9 +140,9 @@ def _cache_seconds(expires_in: float) -> float:
     return expires_in / 2
 
 
-def _as_credential_error(error: WeChatApiError) -> WeChatApiError:
+def _as_credential_error(error: Exception) -> Exception:
     """On the token endpoints 40001 means a wrong app secret, not a stale token."""
-    if error.kind is ErrorKind.TOKEN:
+    if isinstance(error, WeChatApiError) and error.kind is ErrorKind.TOKEN:
         return WeChatApiError(
             error.errcode,
             error.errmsg,
