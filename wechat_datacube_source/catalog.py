@@ -135,6 +135,10 @@ _published = partial(
     Endpoint, group="published", earliest=PUBLISHED_CONTENT_EARLIEST, has_is_delay=True
 )
 _message = partial(Endpoint, group="message", earliest=DATACUBE_EARLIEST)
+# week and month endpoints: one request per period, begin = end = its first day, which
+# satisfies both the old 30-day span and the new pages' "必须为同一天" (must be the same day);
+# a period's numbers are final once it is served, so nothing is re-fetched
+_message_period = partial(_message, span=1, api_span=30, refresh_days=0)
 _interface = partial(Endpoint, group="interface", earliest=DATACUBE_EARLIEST)
 _publisher = partial(
     Endpoint,
@@ -319,28 +323,20 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         fields={**_HOUR, **_MSG},
         dimensions={"msg_type": MSG_TYPES},
     ),
-    # period endpoints: one request per period, begin = end = its first day, which satisfies
-    # both the old 30-day span and the new pages' "必须为同一天" (must be the same day)
-    _message(
+    _message_period(
         api_name="getupstreammsgweek",
         table="upstream_msg_week",
-        span=1,
-        api_span=30,
         grain="week",
         primary_key=("ref_date", "msg_type"),
         fields={**_DAY, **_MSG},
-        refresh_days=0,
         dimensions={"msg_type": MSG_TYPES},
     ),
-    _message(
+    _message_period(
         api_name="getupstreammsgmonth",
         table="upstream_msg_month",
-        span=1,
-        api_span=30,
         grain="month",
         primary_key=("ref_date", "msg_type"),
         fields={**_DAY, **_MSG},
-        refresh_days=0,
         dimensions={"msg_type": MSG_TYPES},
     ),
     _message(
@@ -353,26 +349,20 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         fields={**_DAY, **_MSG_DIST},
         dimensions={"count_interval": COUNT_INTERVALS},
     ),
-    _message(
+    _message_period(
         api_name="getupstreammsgdistweek",
         table="upstream_msg_dist_week",
-        span=1,
-        api_span=30,
         grain="week",
         primary_key=("ref_date", "count_interval"),
         fields={**_DAY, **_MSG_DIST},
-        refresh_days=0,
         dimensions={"count_interval": COUNT_INTERVALS},
     ),
-    _message(
+    _message_period(
         api_name="getupstreammsgdistmonth",
         table="upstream_msg_dist_month",
-        span=1,
-        api_span=30,
         grain="month",
         primary_key=("ref_date", "count_interval"),
         fields={**_DAY, **_MSG_DIST},
-        refresh_days=0,
         dimensions={"count_interval": COUNT_INTERVALS},
     ),
     _interface(

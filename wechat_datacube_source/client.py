@@ -5,7 +5,7 @@ paging); everything endpoint-specific comes from the catalog entry.
 """
 
 from functools import partial
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional
 
 from .catalog import Endpoint
 from .errors import ErrorKind, PayloadError, WeChatApiError
@@ -27,25 +27,24 @@ class WeChatClient:
         if endpoint.is_publisher:
             return self._fetch_publisher(endpoint, window, counter)
         dates = {"begin_date": window.begin.isoformat(), "end_date": window.end.isoformat()}
-        return self._authorized(endpoint, partial(self._post, endpoint, counter, dates))
+        return self._authorized(endpoint, partial(self._send, endpoint, counter, "POST", {}, dates))
 
-    def _post(self, endpoint: Endpoint, counter: CallCounter, dates: Body, token: str) -> Body:
+    def _send(
+        self,
+        endpoint: Endpoint,
+        counter: CallCounter,
+        method: str,
+        query: Body,
+        json_body: Optional[Body],
+        token: str,
+    ) -> Body:
         return self.transport.request(
-            "POST",
-            endpoint.path,
-            label=endpoint.table,
-            counter=counter,
-            params={"access_token": token},
-            json_body=dates,
-        )
-
-    def _get(self, endpoint: Endpoint, counter: CallCounter, query: Body, token: str) -> Body:
-        return self.transport.request(
-            "GET",
+            method,
             endpoint.path,
             label=endpoint.table,
             counter=counter,
             params={**query, "access_token": token},
+            json_body=json_body,
         )
 
     def _fetch_publisher(self, endpoint: Endpoint, window: Window, counter: CallCounter) -> Body:
@@ -61,7 +60,9 @@ class WeChatClient:
                 "start_date": window.begin.isoformat(),
                 "end_date": window.end.isoformat(),
             }
-            body = self._authorized(endpoint, partial(self._get, endpoint, counter, query))
+            body = self._authorized(
+                endpoint, partial(self._send, endpoint, counter, "GET", query, None)
+            )
             page_items = body.get(endpoint.list_key) or []
             if not isinstance(page_items, list):
                 raise PayloadError(endpoint.table, f"`{endpoint.list_key}` is not a list")

@@ -12,7 +12,7 @@ import hashlib
 from datetime import date, timedelta
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
-from ..catalog import AD_SLOTS
+from ..catalog import AD_SLOTS, BY_TABLE
 from ..settings import DATACUBE_EARLIEST, PUBLISHED_CONTENT_EARLIEST
 from ..windows import period_end
 
@@ -242,16 +242,9 @@ class AccountModel:
                 "redirect_ori_page_user": numbers["ori_page_read_user"],
             }.items():
                 total[key] = total.get(key, 0) + value
-        for key in (
-            "read_user",
-            "share_user",
-            "zaikan_user",
-            "like_user",
-            "comment_count",
-            "collection_user",
-            "redirect_ori_page_user",
-        ):
-            total.setdefault(key, 0)
+        for key, kind in BY_TABLE["biz_summary"].fields.items():
+            if kind == "bigint" and key != "send_page_count":
+                total.setdefault(key, 0)
         detail = {
             **total,
             "read_user_source": self._source_list(f"biz{day}", total["read_user"]),
