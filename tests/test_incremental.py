@@ -99,6 +99,22 @@ def test_an_end_date_backfill_leaves_state_untouched(pipeline: dlt.Pipeline, api
     assert [r.begin for r in api.requests[before:] if r.begin] == [LAST_COMPLETE - 2 * ONE_DAY]
 
 
+def test_a_backfill_before_an_endpoint_floor_asks_nothing_of_it(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    run(
+        pipeline,
+        api,
+        start_date="2024-01-01",
+        end_date="2024-01-03",
+        resources=["article_read", "user_summary"],
+    )
+    assert api.data_requests("article_read") == []
+    logs = last_sync_log(pipeline)
+    assert logs["article_read"]["status"] == "ok" and logs["article_read"]["api_calls"] == 0
+    assert dates_in(pipeline, "user_summary") == days(date(2024, 1, 1), date(2024, 1, 3))
+
+
 @pytest.mark.parametrize(
     ("table", "fault"),
     [

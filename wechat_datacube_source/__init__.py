@@ -1,12 +1,12 @@
 """WeChat Official Account statistics (datacube and publisher ad stats) as a dlt source.
 
-Every statistics endpoint becomes one incrementally loaded, merge-keyed table; see README.md
-for the table catalogue and DESIGN.md for the behaviour.
+Every statistics endpoint becomes one incrementally loaded, merge-keyed table; README.md has
+the table catalogue, the settings and what each sync_log status asks of the user.
 
     import dlt
     from wechat_datacube_source import wechat_datacube
 
-    pipeline = dlt.pipeline("wechat_datacube", destination="duckdb", dataset_name="wechat_datacube")
+    pipeline = dlt.pipeline("wechat_datacube", destination="duckdb", dataset_name="wechat")
     pipeline.run(wechat_datacube())
 """
 
@@ -139,10 +139,15 @@ def _client(config: SourceConfig) -> WeChatClient:
 
 
 def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig) -> DltResource:
+    # a week or month row is labelled with its first day, which may precede start_date
+    initial = first_label(endpoint, config.start_date)
+    if config.end_date is not None:
+        # a backfill that ends before the endpoint's floor plans no window, but dlt refuses an
+        # initial value after the end value
+        initial = min(initial, config.end_date)
     cursor = dlt.sources.incremental(
         endpoint.date_field,
-        # a week or month row is labelled with its first day, which may precede start_date
-        initial_value=first_label(endpoint, config.start_date),
+        initial_value=initial,
         end_value=config.end_date,
         range_end="closed",
         # re-fetched refresh days must pass dlt's "older than the cursor" filter
