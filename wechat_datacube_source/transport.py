@@ -94,12 +94,8 @@ class Transport:
         self.redactor = redactor
         self.policy = policy
         self.session = session or requests.Session()
+        # the 45009 that stopped this account's calls for the run, if any
         self._quota_error: Optional[WeChatApiError] = None
-
-    @property
-    def quota_error(self) -> Optional[WeChatApiError]:
-        """The 45009 that stopped this account's calls for the run, if any."""
-        return self._quota_error
 
     def request(
         self,
