@@ -153,3 +153,38 @@ def test_publisher_pages_and_envelope(api: Emulator) -> None:
         f"{api.base_url}/publisher/stat", params={**params, "page": 1, "page_size": 91}, timeout=5
     ).json()
     assert too_big["base_resp"]["ret"] != 0
+
+
+def test_the_emulator_runs_stand_alone_from_the_command_line() -> None:
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wechat_datacube_source.emulator",
+            "--port",
+            "0",
+            "--account",
+            "wxcli:clisecret",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        base_url = banner.rsplit(" ", 1)[-1].strip()
+        assert base_url.startswith("http://127.0.0.1:")
+        reply = requests.get(
+            f"{base_url}/cgi-bin/token",
+            params={"grant_type": "client_credential", "appid": "wxcli", "secret": "clisecret"},
+            timeout=5,
+        ).json()
+        assert reply["expires_in"] == 7200 and reply["access_token"]
+        log = requests.get(f"{base_url}/__emulator__/requests", timeout=5).json()
+        assert [record["endpoint"] for record in log] == ["token"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

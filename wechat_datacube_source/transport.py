@@ -119,7 +119,7 @@ class Transport:
                     last_problem.retry_after if isinstance(last_problem, TransportError) else None
                 )
                 delay = self.policy.delay(attempt - 1, retry_after)
-                logger.warning("%s: %s; retry %d in %.2fs", label, last_problem, attempt, delay)
+                logger.warning("%s; retry %d in %.2fs", last_problem, attempt, delay)
                 time.sleep(delay)
             counter.add()
             outcome = self._attempt(method, path, label, params, json_body)
