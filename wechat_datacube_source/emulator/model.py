@@ -123,7 +123,13 @@ class AccountModel:
             )
             if activity >= 3:  # WeChat only counts articles with at least 3 interactions
                 rows.append(
-                    {"ref_date": day.isoformat(), "msgid": msgid, "title": title, **numbers}
+                    {
+                        "ref_date": day.isoformat(),
+                        "msgid": msgid,
+                        "title": title,
+                        "user_source": 0,  # undocumented, always 0 (reference §1.3)
+                        **numbers,
+                    }
                 )
         return rows
 
@@ -153,6 +159,7 @@ class AccountModel:
                         "msgid": msgid,
                         "title": title,
                         "user_source": 0,
+                        "url": f"https://mp.weixin.qq.com/s?__biz=demo&mid={msgid}#rd",
                         "details": details,
                     }
                 )
@@ -348,7 +355,10 @@ class AccountModel:
         return self._read_rows(day, None)
 
     def user_read_hour(self, day: date) -> List[Row]:
-        return [row for hour in HOURS for row in self._read_rows(day, hour)]
+        # total_online_time: undocumented, always 0 (reference §1.3)
+        return [
+            {**row, "total_online_time": 0} for hour in HOURS for row in self._read_rows(day, hour)
+        ]
 
     def _share_rows(self, day: date, hour: Any) -> List[Row]:
         rows = []
@@ -421,7 +431,12 @@ class AccountModel:
                 0, 60 * self.scale // (interval + 1), self.app_id, "dist", day, interval
             )
             rows.append(
-                {"ref_date": day.isoformat(), "count_interval": interval, "msg_user": users}
+                {
+                    "ref_date": day.isoformat(),
+                    "count_interval": interval,
+                    "msg_user": users,
+                    "user_source": 0,
+                }
             )
         return rows
 
