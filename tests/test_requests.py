@@ -73,8 +73,14 @@ def test_every_endpoint_sends_valid_minimal_requests(pipeline: dlt.Pipeline, api
     # every table is keyed by app_id plus its natural key and merged per (app_id, date)
     for endpoint in ENDPOINTS:
         columns = pipeline.default_schema.get_table_columns(endpoint.table)
-        assert [n for n, c in columns.items() if c.get("primary_key")] == ["app_id", *endpoint.primary_key]
-        assert {n for n, c in columns.items() if c.get("merge_key")} == {"app_id", endpoint.date_field}
+        assert [n for n, c in columns.items() if c.get("primary_key")] == [
+            "app_id",
+            *endpoint.primary_key,
+        ]
+        assert {n for n, c in columns.items() if c.get("merge_key")} == {
+            "app_id",
+            endpoint.date_field,
+        }
         assert pipeline.default_schema.get_table(endpoint.table)["write_disposition"] == "merge"
     # the published-content family starts 2025-11-01 and the floor is respected
     assert api.data_requests("getarticleread")[0].begin == date(2025, 11, 1)

@@ -24,9 +24,9 @@ def test_rows_outside_the_window_are_dropped_and_counted() -> None:
             {"ref_date": "2026-06-02", "cumulate_user": 6},
         ]
     }
-    rows, dropped = to_rows(BY_TABLE["user_cumulate"], body, WINDOW, "wx1")
-    assert rows == [{"app_id": "wx1", "ref_date": DAY, "cumulate_user": 5}]
-    assert dropped == 2
+    batch = to_rows(BY_TABLE["user_cumulate"], body, WINDOW, "wx1")
+    assert batch.rows == [{"app_id": "wx1", "ref_date": DAY, "cumulate_user": 5}]
+    assert batch.dropped == 2
 
 
 def test_details_become_one_row_per_stat_date_carrying_the_send_date() -> None:
@@ -44,7 +44,7 @@ def test_details_become_one_row_per_stat_date_carrying_the_send_date() -> None:
             }
         ]
     }
-    rows, _ = to_rows(BY_TABLE["article_total"], body, WINDOW, "wx1")
+    rows = to_rows(BY_TABLE["article_total"], body, WINDOW, "wx1").rows
     assert [(r["ref_date"], r["stat_date"], r["msgid"], r["url"]) for r in rows] == [
         (DAY, DAY, "1_1", "u"),
         (DAY, date(2026, 6, 2), "1_1", "u"),
@@ -58,18 +58,28 @@ def test_detail_objects_are_lifted_and_unknown_fields_and_codes_kept() -> None:
         ],
         "is_delay": False,
     }
-    rows, _ = to_rows(BY_TABLE["article_read"], body, WINDOW, "wx1")
+    rows = to_rows(BY_TABLE["article_read"], body, WINDOW, "wx1").rows
     assert rows == [
         {"app_id": "wx1", "ref_date": DAY, "msgid": "2_1", "read_user": 3, "brand_new": 1}
     ]
     assert not is_delayed(body) and is_delayed({"is_delay": True})
-    code, _ = to_rows(
+    code = to_rows(
         BY_TABLE["user_summary"],
         {"list": [{"ref_date": "2026-06-01", "user_source": 987654}]},
         WINDOW,
         "wx1",
-    )
+    ).rows
     assert code[0]["user_source"] == 987654
+
+
+def test_a_count_beyond_64_bits_is_kept_exactly_as_text() -> None:
+    body = {
+        "list": [{"ref_date": "2026-06-01", "user_source": 0, "new_user": 2**64, "cancel_user": 3}]
+    }
+    batch = to_rows(BY_TABLE["user_summary"], body, WINDOW, "wx1")
+    assert batch.rows[0]["new_user"] is None and batch.rows[0]["new_user__v_text"] == str(2**64)
+    assert batch.rows[0]["cancel_user"] == 3
+    assert batch.notes == [f"new_user={2**64} is beyond 64 bits: kept in new_user__v_text"]
 
 
 @pytest.mark.parametrize(
@@ -107,8 +117,8 @@ def test_no_payload_crashes_the_transform_with_anything_but_a_payload_error(
     endpoint: Any, body: Any
 ) -> None:
     try:
-        rows, dropped = to_rows(endpoint, body, WINDOW, "wx1")
+        batch = to_rows(endpoint, body, WINDOW, "wx1")
     except PayloadError:
         return
-    for row in rows:
+    for row in batch.rows:
         assert row["app_id"] == "wx1" and row[endpoint.date_field] == DAY

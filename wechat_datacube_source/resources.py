@@ -181,7 +181,7 @@ def endpoint_rows(
             body = run.client.fetch(endpoint, window, counter)
             if is_delayed(body):
                 raise WeChatApiError(61503, "is_delay: true", endpoint.table)
-            rows, dropped = to_rows(endpoint, body, window, run.app_id)
+            batch = to_rows(endpoint, body, window, run.app_id)
         except (WeChatApiError, TransportError, PayloadError) as error:
             kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
             if kind in (ErrorKind.DATE_RANGE, ErrorKind.NOT_READY) and window.days > 1:
@@ -193,7 +193,9 @@ def endpoint_rows(
             else:
                 log.stopped(window, error)
             break
-        log.dropped += dropped
+        log.dropped += batch.dropped
+        log.notes.extend(batch.notes)
+        rows = batch.rows
         ready_through = window.covers_through
         if ready_through >= run.last_complete_day and not any(
             row[endpoint.date_field] == window.newest_label for row in rows

@@ -6,14 +6,26 @@ drops rows dated outside the requested window (WeChat has been seen returning ro
 for a one-day query). Unknown fields pass through and become columns; unknown codes are kept.
 """
 
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Dict, Iterator, List, Mapping, Tuple
+from typing import Any, Dict, Iterator, List, Mapping
 
 from .catalog import Endpoint
 from .errors import PayloadError
 from .windows import Window
 
 Row = Dict[str, Any]
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass
+class Batch:
+    """One response's rows, and what the transform had to do to them."""
+
+    rows: List[Row] = field(default_factory=list)
+    dropped: int = 0
+    """Rows dated outside the requested window."""
+    notes: List[str] = field(default_factory=list)
 
 
 def is_delayed(body: Mapping[str, Any]) -> bool:
@@ -31,10 +43,8 @@ def parse_date(value: Any, endpoint: str, field: str) -> date:
     raise PayloadError(endpoint, f"`{field}` is {value!r}, not a YYYY-MM-DD date")
 
 
-def to_rows(
-    endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id: str
-) -> Tuple[List[Row], int]:
-    """The window's rows and how many rows outside the window were dropped."""
+def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id: str) -> Batch:
+    """The window's rows; rows outside the window are dropped and counted."""
     items = body.get(endpoint.list_key)
     if items is None:
         items = []
@@ -44,8 +54,8 @@ def to_rows(
         )
     shared = {name: body[name] for name in endpoint.response_fields if name in body}
     date_fields = [name for name, kind in endpoint.fields.items() if kind == "date"]
-    rows: List[Row] = []
-    dropped = 0
+    count_fields = [name for name, kind in endpoint.fields.items() if kind == "bigint"]
+    batch = Batch()
     for item in items:
         for flat in _flatten(endpoint, item):
             row: Row = {"app_id": app_id, **flat, **shared}
@@ -59,11 +69,19 @@ def to_rows(
             label = row.get(endpoint.date_field)
             if not isinstance(label, date):
                 raise PayloadError(endpoint.table, f"a row has no `{endpoint.date_field}`")
-            if window.begin <= label <= window.end:
-                rows.append(row)
-            else:
-                dropped += 1
-    return rows, dropped
+            if not window.begin <= label <= window.end:
+                batch.dropped += 1
+                continue
+            for name in count_fields:
+                value = row.get(name)
+                if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+                    # a 64-bit column cannot hold it and one such value would fail the whole
+                    # load: keep it exactly, as text, where dlt puts values of another type
+                    row[name] = None
+                    row[f"{name}__v_text"] = str(value)
+                    batch.notes.append(f"{name}={value} is beyond 64 bits: kept in {name}__v_text")
+            batch.rows.append(row)
+    return batch
 
 
 def _flatten(endpoint: Endpoint, item: Any) -> Iterator[Row]:

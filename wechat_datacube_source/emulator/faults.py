@@ -14,9 +14,20 @@ FaultKind = Literal[
     "http",  # an HTTP status (with Retry-After when retry_after is set)
     "timeout",  # hold the response for `seconds` (longer than the client's timeout)
     "drop",  # close the connection without answering
-    "malformed",  # a truncated JSON body
+    "malformed",  # a JSON body cut short (complete as HTTP)
+    "truncated",  # fewer body bytes than Content-Length says, then the connection closes
+    "not_json",  # an HTML error page with HTTP 200, as proxies send
     "is_delay",  # a published-content answer with is_delay: true
     "empty",  # the answer without the rows of `dates` (all rows if none): an unfinished day
+    "mutate",  # the real answer, changed by `mutation` (see Mutation)
+]
+Mutation = Literal[
+    "duplicate",  # every row twice
+    "nulls",  # metrics null
+    "bigint",  # a count beyond 64 bits
+    "extra_field",  # fields the docs do not list, scalar and nested
+    "unknown_code",  # enumeration codes nobody documented
+    "outside",  # extra rows dated long before and after the request
 ]
 TOKEN_ROUTES = "token"
 
@@ -26,6 +37,7 @@ class FaultRule:
     kind: FaultKind
     endpoints: Tuple[str, ...] = ()
     """api names or table names; "token" for both token routes; empty: every data endpoint."""
+    mutation: Optional[Mutation] = None
     errcode: int = -1
     errmsg: str = "system error"
     status: int = 500

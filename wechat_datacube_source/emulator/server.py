@@ -74,12 +74,16 @@ class _Reply:
         headers: Optional[Dict[str, str]] = None,
         drop: bool = False,
         errcode: int = 0,
+        declared_length: Optional[int] = None,
+        content_type: str = "application/json; charset=utf-8",
     ) -> None:
         self.raw = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
         self.status = status
         self.headers = headers or {}
         self.drop = drop
         self.errcode = errcode
+        self.declared_length = declared_length
+        self.content_type = content_type
 
 
 def _rid() -> str:
@@ -202,6 +206,8 @@ class Emulator:
             reply = self._answer(method, parts.path, params, raw_body, endpoint, record)
             if rule is not None and rule.kind == "empty" and endpoint is not None:
                 reply = _without_days(reply, endpoint, rule.dates)
+            if rule is not None and rule.kind == "mutate" and endpoint is not None:
+                reply = _mutated(reply, endpoint, rule.mutation)
         record.errcode, record.status = reply.errcode, reply.status
         with self._lock:
             self.requests.append(record)
@@ -245,9 +251,15 @@ class Emulator:
             return _Reply(raw=b"", drop=True)
         if rule.kind == "malformed":
             return _Reply(raw=b'{"list":[{"ref_date":"20')
+        if rule.kind == "truncated":
+            return _Reply(raw=b'{"list":[{"ref_date":', declared_length=4096)
+        if rule.kind == "not_json":
+            return _Reply(
+                raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html"
+            )
         if rule.kind == "is_delay":
             return _Reply({"list": [], "is_delay": True})
-        return None  # "empty" blanks days of the real answer; "timeout" answers late
+        return None  # "empty" and "mutate" change the real answer; "timeout" answers late
 
     def _answer(
         self,
@@ -501,6 +513,58 @@ def _without_days(reply: _Reply, endpoint: Endpoint, days: Tuple[date, ...]) -> 
     return _Reply(body)
 
 
+BEYOND_INT64 = 2**63 + 7
+UNKNOWN_CODE = 424242
+
+
+def _mutated(reply: _Reply, endpoint: Endpoint, mutation: Optional[str]) -> _Reply:
+    """The answer changed the way real payloads have surprised SDKs (reference §1.3, §2.1)."""
+    body = json.loads(reply.raw) if reply.status == 200 else None
+    if not isinstance(body, dict) or not isinstance(body.get(endpoint.list_key), list):
+        return reply
+    items: List[Row] = body[endpoint.list_key]
+    keys = {*endpoint.primary_key, endpoint.date_field}
+    metrics = [
+        n for n, kind in endpoint.fields.items() if kind in ("bigint", "double") and n not in keys
+    ]
+    if mutation == "duplicate":
+        items = [item for item in items for _ in (0, 1)]
+    elif mutation == "outside" and items:
+        items = [
+            {**items[0], endpoint.date_field: "2015-01-01"},
+            *items,
+            {**items[-1], endpoint.date_field: "2099-12-31"},
+        ]
+    for item in items:
+        for row in _metric_holders(item, endpoint):
+            if mutation == "nulls":
+                row.update({name: None for name in metrics if name in row})
+            elif mutation == "bigint":
+                row.update({name: BEYOND_INT64 for name in metrics[:1] if name in row})
+            elif mutation == "extra_field":
+                row.update(brand_new_metric=42, brand_new_object={"level": 1, "note": "new"})
+        if mutation == "unknown_code":
+            item.update(
+                {
+                    name: UNKNOWN_CODE
+                    for name, codes in endpoint.dimensions.items()
+                    if name in item and isinstance(codes[0], int)
+                }
+            )
+    body[endpoint.list_key] = items
+    return _Reply(body)
+
+
+def _metric_holders(item: Row, endpoint: Endpoint) -> List[Row]:
+    """The objects of one list item that carry metrics: the item, its detail, its details."""
+    holders = [item]
+    if endpoint.unwrap and isinstance(item.get(endpoint.unwrap), dict):
+        holders.append(item[endpoint.unwrap])
+    if endpoint.explode and isinstance(item.get(endpoint.explode), list):
+        holders.extend(child for child in item[endpoint.explode] if isinstance(child, dict))
+    return holders
+
+
 def _summary(rows: List[Row]) -> Row:
     summary: Row = {}
     for row in rows:
@@ -535,13 +599,15 @@ def _handler_for(emulator: Emulator) -> type:
                 return
             try:
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(reply.raw)))
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(reply.declared_length or len(reply.raw)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(reply.raw)
             except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            if reply.declared_length:
                 self.close_connection = True
 
         def do_GET(self) -> None:
