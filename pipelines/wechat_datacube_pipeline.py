@@ -110,6 +110,11 @@ def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
         dataset_name=args.dataset,
     )
     try:
+        if pipeline.has_pending_data:
+            # an interrupted run left packages behind: load them first, since dlt's run()
+            # would load them and skip the new extract
+            print("finishing the load of an interrupted run first", file=sys.stderr)
+            pipeline.run()
         # DuckDB loads jsonl files several times faster than dlt's default INSERT statements
         file_format = "jsonl" if args.destination == "duckdb" else None
         load_info = pipeline.run(source, loader_file_format=file_format)

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import dlt
 from dlt.common.pipeline import LoadInfo
@@ -65,3 +65,43 @@ def last_sync_log(pipeline: dlt.Pipeline) -> Dict[str, Dict[str, Any]]:
 
 def days(first: date, last: date) -> List[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+NOT_DATA = ("sync_log", "code_labels")
+
+
+def snapshot(
+    pipeline: dlt.Pipeline, columns_of: Optional[Dict[str, List[str]]] = None
+) -> Dict[str, List[str]]:
+    """Every data table's rows (dlt's own columns left out), order-free, for comparing loads.
+
+    `columns_of` restricts tables to the columns another snapshot has (to ignore new columns).
+    """
+    result: Dict[str, List[str]] = {}
+    schema = pipeline.default_schema
+    for table in schema.data_table_names(seen_data_only=True):
+        if table in NOT_DATA:
+            continue
+        names = [n for n in schema.get_table_columns(table) if not n.startswith("_dlt")]
+        if columns_of is not None:
+            names = [n for n in names if n in columns_of.get(table, [])]
+        select = ", ".join(f'"{n}"' for n in names)
+        result[table] = sorted(
+            repr(row) for row in query(pipeline, f"SELECT {select} FROM wechat.{table}")
+        )
+    return result
+
+
+def columns(pipeline: dlt.Pipeline) -> Dict[str, List[str]]:
+    schema = pipeline.default_schema
+    return {
+        t: list(schema.get_table_columns(t)) for t in schema.data_table_names(seen_data_only=True)
+    }
+
+
+def reference(tmp_path: Path, **settings: Any) -> dlt.Pipeline:
+    """A fault-free load of the same account and settings, on a fresh emulator."""
+    with Emulator() as clean:
+        pipeline = make_pipeline(tmp_path / "reference", name="wechat_reference")
+        run(pipeline, clean, **settings)
+    return pipeline

@@ -26,8 +26,9 @@ Mutation = Literal[
     "nulls",  # metrics null
     "bigint",  # a count beyond 64 bits
     "extra_field",  # fields the docs do not list, scalar and nested
-    "unknown_code",  # enumeration codes nobody documented
+    "unknown_code",  # the first row's enumeration code is one nobody documented
     "outside",  # extra rows dated long before and after the request
+    "provisional",  # metrics of rows dated on `dates` halved: numbers WeChat revises later
 ]
 TOKEN_ROUTES = "token"
 

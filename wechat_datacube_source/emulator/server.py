@@ -207,7 +207,7 @@ class Emulator:
             if rule is not None and rule.kind == "empty" and endpoint is not None:
                 reply = _without_days(reply, endpoint, rule.dates)
             if rule is not None and rule.kind == "mutate" and endpoint is not None:
-                reply = _mutated(reply, endpoint, rule.mutation)
+                reply = _mutated(reply, endpoint, rule.mutation, rule.dates)
         record.errcode, record.status = reply.errcode, reply.status
         with self._lock:
             self.requests.append(record)
@@ -517,7 +517,9 @@ BEYOND_INT64 = 2**63 + 7
 UNKNOWN_CODE = 424242
 
 
-def _mutated(reply: _Reply, endpoint: Endpoint, mutation: Optional[str]) -> _Reply:
+def _mutated(
+    reply: _Reply, endpoint: Endpoint, mutation: Optional[str], days: Tuple[date, ...]
+) -> _Reply:
     """The answer changed the way real payloads have surprised SDKs (reference §1.3, §2.1)."""
     body = json.loads(reply.raw) if reply.status == 200 else None
     if not isinstance(body, dict) or not isinstance(body.get(endpoint.list_key), list):
@@ -535,6 +537,7 @@ def _mutated(reply: _Reply, endpoint: Endpoint, mutation: Optional[str]) -> _Rep
             *items,
             {**items[-1], endpoint.date_field: "2099-12-31"},
         ]
+    revised = {day.isoformat() for day in days}
     for item in items:
         for row in _metric_holders(item, endpoint):
             if mutation == "nulls":
@@ -543,14 +546,11 @@ def _mutated(reply: _Reply, endpoint: Endpoint, mutation: Optional[str]) -> _Rep
                 row.update({name: BEYOND_INT64 for name in metrics[:1] if name in row})
             elif mutation == "extra_field":
                 row.update(brand_new_metric=42, brand_new_object={"level": 1, "note": "new"})
-        if mutation == "unknown_code":
-            item.update(
-                {
-                    name: UNKNOWN_CODE
-                    for name, codes in endpoint.dimensions.items()
-                    if name in item and isinstance(codes[0], int)
-                }
-            )
+            elif mutation == "provisional" and item.get(endpoint.date_field) in revised:
+                row.update({n: row[n] // 2 for n in metrics if isinstance(row.get(n), int)})
+    if mutation == "unknown_code" and items:
+        codes = {n for n, known in endpoint.dimensions.items() if isinstance(known[0], int)}
+        items[0].update({name: UNKNOWN_CODE for name in codes if name in items[0]})
     body[endpoint.list_key] = items
     return _Reply(body)
 
