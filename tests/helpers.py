@@ -1,10 +1,14 @@
 """Helpers shared by the tests: building pipelines and sources, reading tables back."""
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import dlt
+import duckdb
 from dlt.common.pipeline import LoadInfo
 
 from wechat_datacube_source import wechat_datacube
@@ -105,3 +109,75 @@ def reference(tmp_path: Path, **settings: Any) -> dlt.Pipeline:
         pipeline = make_pipeline(tmp_path / "reference", name="wechat_reference")
         run(pipeline, clean, **settings)
     return pipeline
+
+
+def db_snapshot(path: Path, dataset: str = "wechat") -> Dict[str, List[str]]:
+    """Like `snapshot`, read straight from a DuckDB file another process wrote."""
+    with duckdb.connect(str(path), read_only=True) as db:
+        tables = [
+            name
+            for (name,) in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [dataset]
+            ).fetchall()
+            if not name.startswith("_dlt") and name not in NOT_DATA
+        ]
+        result = {}
+        for table in tables:
+            names = sorted(
+                name
+                for (name,) in db.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                    [dataset, table],
+                ).fetchall()
+                if not name.startswith("_dlt")
+            )
+            select = ", ".join(f'"{n}"' for n in names)
+            rows = db.execute(f"SELECT {select} FROM {dataset}.{table}").fetchall()
+            result[table] = sorted(repr(row) for row in rows)
+    return result
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "pipelines" / "wechat_datacube_pipeline.py"
+
+
+def script_command(tmp_path: Path, *args: str, runner: Path = SCRIPT) -> List[str]:
+    return [sys.executable, str(runner), "--duckdb-file", str(tmp_path / "out.duckdb"), *args]
+
+
+def script_environment(tmp_path: Path, env: Dict[str, str]) -> Dict[str, str]:
+    """The environment of a pipeline-script subprocess: isolated dlt folders, no telemetry."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DLT_DATA_DIR": str(tmp_path / "dlt"),
+        "DLT_PROJECT_DIR": str(tmp_path),
+        "RUNTIME__DLTHUB_TELEMETRY": "false",
+        **env,
+    }
+
+
+def run_script(
+    tmp_path: Path, *args: str, env: Dict[str, str], runner: Path = SCRIPT
+) -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        script_command(tmp_path, *args, runner=runner),
+        cwd=tmp_path,
+        env=script_environment(tmp_path, env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def credentials(api: Emulator, **settings: str) -> Dict[str, str]:
+    """Source settings for a subprocess, as environment variables."""
+    values = {
+        "app_id": DEMO_APP_ID,
+        "app_secret": DEMO_APP_SECRET,
+        "base_url": api.base_url,
+        "retry_backoff_seconds": "0",
+        "max_retries": "1",
+        **settings,
+    }
+    return {f"SOURCES__WECHAT_DATACUBE__{key.upper()}": value for key, value in values.items()}

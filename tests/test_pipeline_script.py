@@ -1,21 +1,16 @@
 """The pipeline script as users run it: a subprocess, real HTTP, exit codes, the demo."""
 
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Iterator
 
 import duckdb
 import pytest
 
+from tests.helpers import credentials, run_script
 from wechat_datacube_source.catalog import DEFAULT_TABLES
 from wechat_datacube_source.clock import last_complete_day
-from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator, FaultRule
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "pipelines" / "wechat_datacube_pipeline.py"
+from wechat_datacube_source.emulator import DEMO_APP_SECRET, Emulator, FaultRule
 
 
 @pytest.fixture
@@ -25,37 +20,10 @@ def live_api() -> Iterator[Emulator]:
         yield api
 
 
-def script(tmp_path: Path, *args: str, env: Dict[str, str]) -> "subprocess.CompletedProcess[str]":
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DLT_DATA_DIR": str(tmp_path / "dlt"),
-        "DLT_PROJECT_DIR": str(tmp_path),
-        "RUNTIME__DLTHUB_TELEMETRY": "false",
-        **env,
-    }
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "--duckdb-file", str(tmp_path / "out.duckdb"), *args],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def credentials(api: Emulator) -> Dict[str, str]:
-    return {
-        "SOURCES__WECHAT_DATACUBE__APP_ID": DEMO_APP_ID,
-        "SOURCES__WECHAT_DATACUBE__APP_SECRET": DEMO_APP_SECRET,
-        "SOURCES__WECHAT_DATACUBE__BASE_URL": api.base_url,
-        "SOURCES__WECHAT_DATACUBE__RETRY_BACKOFF_SECONDS": "0",
-        "SOURCES__WECHAT_DATACUBE__MAX_RETRIES": "1",
-    }
-
-
 def test_a_healthy_run_exits_0_and_prints_the_summary(tmp_path: Path, live_api: Emulator) -> None:
-    done = script(tmp_path, "--resources", "user_summary,user_cumulate", env=credentials(live_api))
+    done = run_script(
+        tmp_path, "--resources", "user_summary,user_cumulate", env=credentials(live_api)
+    )
     assert done.returncode == 0, done.stderr
     lines = {
         line.split()[0]: line.split()
@@ -74,13 +42,15 @@ def test_a_failing_window_exits_1_and_says_where_it_stopped(
     live_api.add_fault(
         FaultRule("errcode", errcode=-1, endpoints=("getusercumulate",), dates=(broken,))
     )
-    done = script(tmp_path, "--resources", "user_summary,user_cumulate", env=credentials(live_api))
+    done = run_script(
+        tmp_path, "--resources", "user_summary,user_cumulate", env=credentials(live_api)
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "partial" in done.stdout and "stopped at window" in done.stdout
 
 
 def test_bad_configuration_exits_2_before_any_call(tmp_path: Path, live_api: Emulator) -> None:
-    done = script(tmp_path, "--start-date", "2024-13-01", env=credentials(live_api))
+    done = run_script(tmp_path, "--start-date", "2024-13-01", env=credentials(live_api))
     assert done.returncode == 2
     assert "start_date" in done.stderr and "YYYY-MM-DD" in done.stderr
     assert live_api.requests == []
@@ -88,7 +58,7 @@ def test_bad_configuration_exits_2_before_any_call(tmp_path: Path, live_api: Emu
 
 def test_the_demo_loads_every_default_table(tmp_path: Path) -> None:
     before = last_complete_day()
-    done = script(tmp_path, "--demo", "--quiet", env={})
+    done = run_script(tmp_path, "--demo", "--quiet", env={})
     after = last_complete_day()  # the run may straddle 08:00 Beijing time
     assert done.returncode == 0, done.stdout + done.stderr
     with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:

@@ -63,7 +63,7 @@ TRANSIENT = [
     FaultRule("http", status=503),
     FaultRule("http", status=429),
     FaultRule("http", status=429, retry_after=0.3),
-    FaultRule("timeout", seconds=1.0),
+    FaultRule("timeout", seconds=1.5),
     FaultRule("drop"),
     FaultRule("truncated"),
     FaultRule("not_json"),
@@ -86,7 +86,7 @@ def test_transient_faults_at_a_steady_rate_end_in_the_reference_tables(
     backoff = 0.05
     # the first follower count computes the account's history since 2014: not a fault to time
     api.model(DEMO_APP_ID).cumulate(LAST_COMPLETE)
-    timeout = 0.5 if fault.kind == "timeout" else 10.0
+    timeout = 0.6 if fault.kind == "timeout" else 10.0
     run(pipeline, api, **SETTINGS, retry_backoff_seconds=backoff, request_timeout_seconds=timeout)
     assert {log["status"] for log in last_sync_log(pipeline).values()} == {"ok"}
     assert snapshot(pipeline) == clean
@@ -109,7 +109,7 @@ def test_retries_back_off_exponentially_and_stop(pipeline: dlt.Pipeline, api: Em
     assert len(tries) == 4  # one window, 1 + 3 retries, then the endpoint stops
     gaps = [later.at - earlier.at for earlier, later in zip(tries, tries[1:])]
     for gap, wait in zip(gaps, (0.05, 0.1, 0.2)):
-        assert wait * 0.9 <= gap < wait + 0.5
+        assert wait * 0.9 <= gap < wait + 2.0
     assert last_sync_log(pipeline)["user_summary"]["status"] == "failed"
 
 
@@ -334,7 +334,9 @@ def test_strange_but_valid_payloads_load_as_the_reference_says(
     if mutation == "extra_field":
         assert snapshot(pipeline, columns_of=columns_of_reference(clean, pipeline)) == clean
         for table in TABLES:
-            assert {"brand_new_metric", "brand_new_object__level"} <= set(columns(pipeline)[table])
+            added = pipeline.default_schema.get_table_columns(table)
+            assert added["brand_new_metric"]["data_type"] == "bigint"
+            assert added["brand_new_object"]["data_type"] == "json"  # unknown nesting stays JSON
         return
     if mutation == "unknown_code":
         codes = Counter(

@@ -61,12 +61,17 @@ def assert_lands_exactly(pipeline: Any, endpoint: Endpoint, payload: Mapping[str
         ]
         for name, value in want.items():
             if isinstance(value, list):
-                children = table_rows(pipeline, f"{endpoint.table}__{name}")
-                mine = sorted(
-                    (c for c in children if c["_dlt_parent_id"] == row["_dlt_id"]),
-                    key=lambda c: c["_dlt_list_idx"],
-                )
-                assert [{k: c[k] for k in value[0]} for c in mine] == value, name
+                # a child table keyed by the parent's key: the elements in their order
+                child = next(c for c in endpoint.children if c.list_field == name)
+                children = table_rows(pipeline, endpoint.child_table(child))
+                mine = [
+                    c
+                    for c in children
+                    if all(c[k] == row[k] for k in ("app_id", *endpoint.parent_fields))
+                ]
+                assert sorted(({k: c[k] for k in value[0]} for c in mine), key=repr) == sorted(
+                    value, key=repr
+                ), name
                 continue
             assert row[name] == _typed(endpoint, name, value), name
             assert columns[name]["data_type"] == endpoint.fields[name], name

@@ -34,6 +34,7 @@ from .resources import (
     SYNC_LOG_COLUMNS,
     SYNC_LOG_TABLE,
     AccountRun,
+    child_columns,
     code_labels,
     endpoint_columns,
     endpoint_rows,
@@ -63,7 +64,9 @@ __all__ = [
 DateLike = Union[str, date, None]
 
 
-@dlt.source(name="wechat_datacube", max_table_nesting=1)
+# nesting 0: every list WeChat documents becomes an explicit child table (catalog.Child); any
+# nested value it adds later lands as a JSON column instead of an unkeyed dlt child table
+@dlt.source(name="wechat_datacube", max_table_nesting=0)
 def wechat_datacube(
     app_id: Optional[str] = dlt.config.value,
     app_secret: Optional[TSecretStrValue] = dlt.secrets.value,
@@ -160,8 +163,8 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         write_disposition="merge",
         selected=endpoint.table in config.tables,
     )(endpoint, run, cursor)
-    # the sync_log variant must exist before the endpoint's own hints: dlt seeds a new variant
-    # with the resource's columns and keys, which would leak into sync_log
+    # the variants (sync_log, child tables) must exist before the endpoint's own hints: dlt
+    # seeds a new variant with the resource's columns and keys, which would leak into them
     resource.apply_hints(
         table_name=SYNC_LOG_TABLE,
         write_disposition="append",
@@ -170,6 +173,15 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         merge_key=(),
         create_table_variant=True,
     )
+    for child in endpoint.children:
+        resource.apply_hints(
+            table_name=endpoint.child_table(child),
+            write_disposition="merge",
+            columns=child_columns(endpoint, child),
+            primary_key=("app_id", *endpoint.primary_key, *child.key),
+            merge_key=("app_id", endpoint.date_field),
+            create_table_variant=True,
+        )
     resource.apply_hints(
         primary_key=("app_id", *endpoint.primary_key),
         merge_key=("app_id", endpoint.date_field),

@@ -29,6 +29,32 @@ Code = Union[int, str]
 
 
 @dataclass(frozen=True)
+class Child:
+    """A nested list that becomes a table of its own, one row per element.
+
+    Its key is the parent's key plus the element's own, so it joins on natural keys and merges
+    like its parent (dlt's generated child tables are avoided: a crash-retried load duplicates
+    the parent rows of a merge table that has them, a dlt defect).
+    """
+
+    list_field: str
+    key: Tuple[str, ...]
+    fields: Mapping[str, ColumnType]
+    """The element's fields (its key included) and their column types."""
+
+
+READ_USER_SOURCE = Child(
+    "read_user_source", ("scene_desc",), {"scene_desc": "text", "user_count": "bigint"}
+)
+READ_JUMP_POSITION = Child(
+    "read_jump_position", ("position",), {"position": "bigint", "rate": "double"}
+)
+SLOT_REVENUE = Child(
+    "slot_revenue", ("slot_id",), {"slot_id": "text", "slot_settled_revenue": "bigint"}
+)
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One statistics endpoint and everything the connector needs to know about it."""
 
@@ -55,6 +81,7 @@ class Endpoint:
     """Name of a nested list that becomes one row per element, carrying the parent fields."""
     response_fields: Tuple[str, ...] = ()
     """Top-level response fields copied into every row (publisher_settlement)."""
+    children: Tuple[Child, ...] = ()
     dimensions: Mapping[str, Tuple[Code, ...]] = field(default_factory=dict)
     """Enumerated fields and the codes the emulator generates for them."""
     has_is_delay: bool = False
@@ -69,6 +96,14 @@ class Endpoint:
     @property
     def path(self) -> str:
         return "/publisher/stat" if self.is_publisher else f"/datacube/{self.api_name}"
+
+    @property
+    def parent_fields(self) -> Tuple[str, ...]:
+        """The fields a child row carries from its parent: the key and the date merged on."""
+        return tuple(dict.fromkeys((*self.primary_key, self.date_field)))
+
+    def child_table(self, child: Child) -> str:
+        return f"{self.table}__{child.list_field}"
 
 
 def _counts(*names: str) -> Dict[str, ColumnType]:
@@ -252,6 +287,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         primary_key=("ref_date", "msgid"),
         fields={**_DAY, "msgid": "text", **_counts("read_user")},
         unwrap="detail",
+        children=(READ_USER_SOURCE,),
     ),
     _published(
         api_name="getarticleshare",
@@ -276,6 +312,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
             **_counts("redirect_ori_page_user", "send_page_count"),
         },
         unwrap="detail",
+        children=(READ_USER_SOURCE,),
     ),
     _published(
         # ref_date is the publish date; detail_list[] is cumulative for 30 days after it.
@@ -302,6 +339,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         refresh_days=30,
         explode="detail_list",
         dimensions={"publish_type": (0, 1)},
+        children=(READ_USER_SOURCE, READ_JUMP_POSITION),
     ),
     _message(
         api_name="getupstreammsg",
@@ -442,6 +480,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
             ),
         },
         list_key="settlement_list",
+        children=(SLOT_REVENUE,),
         response_fields=("body", "revenue_all", "penalty_all", "settled_revenue_all"),
         refresh_days=31,
     ),

@@ -20,13 +20,13 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Deque, Dict, Iterator, List, Optional
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import dlt
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import incremental as Incremental
 
-from .catalog import Endpoint
+from .catalog import Child, ColumnType, Endpoint
 from .client import WeChatClient
 from .errors import ErrorKind, PayloadError, TransportError, WeChatApiError, error_code
 from .labels import label_rows
@@ -205,6 +205,9 @@ def endpoint_rows(
             log.not_ready(window.newest_label)
         if rows:
             yield rows
+        for table, child_rows in batch.children.items():
+            # routed to the child table variants the source declares on the resource
+            yield dlt.mark.with_table_name(child_rows, table)
         log.committed(window, len(rows), ready_through)
     outcome = log.row(counter.calls)
     logger.info(
@@ -225,10 +228,19 @@ def endpoint_rows(
 
 def endpoint_columns(endpoint: Endpoint) -> TTableSchemaColumns:
     """Column hints: `app_id` and the key first (dlt orders compound keys by column order)."""
+    return _columns(endpoint.primary_key, endpoint.fields)
+
+
+def child_columns(endpoint: Endpoint, child: Child) -> TTableSchemaColumns:
+    parent = {name: endpoint.fields[name] for name in endpoint.parent_fields}
+    return _columns((*endpoint.primary_key, *child.key), {**parent, **child.fields})
+
+
+def _columns(key: Sequence[str], fields: Mapping[str, ColumnType]) -> TTableSchemaColumns:
     columns: TTableSchemaColumns = {"app_id": {"data_type": "text", "nullable": False}}
-    for name in endpoint.primary_key:
-        columns[name] = {"data_type": endpoint.fields[name], "nullable": False}
-    for name, data_type in endpoint.fields.items():
+    for name in key:
+        columns[name] = {"data_type": fields[name], "nullable": False}
+    for name, data_type in fields.items():
         columns.setdefault(name, {"data_type": data_type})
     return columns
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Dict, Iterator, List, Mapping
 
-from .catalog import Endpoint
+from .catalog import Child, Endpoint
 from .errors import PayloadError
 from .windows import Window
 
@@ -23,6 +23,8 @@ class Batch:
     """One response's rows, and what the transform had to do to them."""
 
     rows: List[Row] = field(default_factory=list)
+    children: Dict[str, List[Row]] = field(default_factory=dict)
+    """Rows of the endpoint's child tables, by table name."""
     dropped: int = 0
     """Rows dated outside the requested window."""
     notes: List[str] = field(default_factory=list)
@@ -54,7 +56,7 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
         )
     shared = {name: body[name] for name in endpoint.response_fields if name in body}
     date_fields = [name for name, kind in endpoint.fields.items() if kind == "date"]
-    count_fields = [name for name, kind in endpoint.fields.items() if kind == "bigint"]
+    count_fields = _counts(endpoint.fields)
     batch = Batch()
     for item in items:
         for flat in _flatten(endpoint, item):
@@ -72,14 +74,11 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
             if not window.begin <= label <= window.end:
                 batch.dropped += 1
                 continue
-            for name in count_fields:
-                value = row.get(name)
-                if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-                    # a 64-bit column cannot hold it and one such value would fail the whole
-                    # load: keep it exactly, as text, where dlt puts values of another type
-                    row[name] = None
-                    row[f"{name}__v_text"] = str(value)
-                    batch.notes.append(f"{name}={value} is beyond 64 bits: kept in {name}__v_text")
+            _fit_counts(row, count_fields, batch.notes)
+            for child in endpoint.children:
+                for child_row in _child_rows(endpoint, child, row):
+                    _fit_counts(child_row, _counts(child.fields), batch.notes)
+                    batch.children.setdefault(endpoint.child_table(child), []).append(child_row)
             batch.rows.append(row)
     return batch
 
@@ -113,3 +112,42 @@ def _flatten(endpoint: Endpoint, item: Any) -> Iterator[Row]:
                 f"a `{endpoint.explode}` element is {type(child).__name__}, not an object",
             )
         yield {**row, **child}
+
+
+def _counts(fields: Mapping[str, str]) -> List[str]:
+    return [name for name, kind in fields.items() if kind == "bigint"]
+
+
+def _fit_counts(row: Row, names: List[str], notes: List[str]) -> None:
+    """A count a 64-bit column cannot hold would fail the whole load: keep it exactly, as
+    text, in the column where dlt puts values of another type."""
+    for name in names:
+        value = row.get(name)
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            row[name] = None
+            row[f"{name}__v_text"] = str(value)
+            notes.append(f"{name}={value} is beyond 64 bits: kept in {name}__v_text")
+
+
+def _child_rows(endpoint: Endpoint, child: Child, row: Row) -> List[Row]:
+    """The elements of `row`'s nested list as rows keyed by the parent's key (popped from it)."""
+    elements = row.pop(child.list_field, None) or []
+    if not isinstance(elements, list):
+        raise PayloadError(
+            endpoint.table, f"`{child.list_field}` is {type(elements).__name__}, not a list"
+        )
+    parent = {"app_id": row["app_id"], **{name: row.get(name) for name in endpoint.parent_fields}}
+    rows = []
+    for element in elements:
+        if not isinstance(element, Mapping):
+            raise PayloadError(
+                endpoint.table,
+                f"a `{child.list_field}` element is {type(element).__name__}, not an object",
+            )
+        missing = [name for name in child.key if element.get(name) is None]
+        if missing:
+            raise PayloadError(
+                endpoint.table, f"a `{child.list_field}` element has no {', '.join(missing)}"
+            )
+        rows.append({**element, **parent})
+    return rows

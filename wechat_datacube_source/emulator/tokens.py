@@ -105,6 +105,11 @@ class TokenRegistry:
             return None, (42001, "access_token expired")
         return issued.app_id, None
 
+    def register(self, token: str, app_id: str) -> None:
+        """Accept `token` for `app_id`, as if a central token service had fetched it."""
+        with self._lock:
+            self._tokens[token] = Issued(app_id, self._now() + self.ttl)
+
     def expire_all(self) -> None:
         """Every token issued so far expires now (the next use gets 42001)."""
         with self._lock:

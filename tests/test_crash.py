@@ -1,0 +1,192 @@
+"""Whole processes: killed at any point, racing for tokens, or failing; and no secret left behind.
+
+These run the pipeline script as users do, in subprocesses against an emulator on the real
+clock, and compare the DuckDB file they leave with a fault-free reference load.
+"""
+
+import os
+import signal
+import subprocess
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from tests.helpers import (
+    DEMO_APP_ID,
+    ROOT,
+    credentials,
+    db_snapshot,
+    reference,
+    run_script,
+    script_command,
+    script_environment,
+)
+from wechat_datacube_source.clock import last_complete_day
+from wechat_datacube_source.emulator import Emulator, FaultRule
+
+TABLES = "user_summary,user_read,article_total,article_read"
+KILL_RUNNER = ROOT / "tests" / "kill_runner.py"
+
+
+@pytest.fixture
+def live_api() -> Iterator[Emulator]:
+    with Emulator(latency_seconds=0.005) as api:
+        api.model(DEMO_APP_ID).cumulate(last_complete_day())  # warm: no slow first answer
+        yield api
+
+
+def settings() -> Dict[str, str]:
+    return {"resources": TABLES, "start_date": str(last_complete_day() - timedelta(days=9))}
+
+
+def arguments() -> List[str]:
+    return ["--resources", TABLES, "--start-date", settings()["start_date"], "--quiet"]
+
+
+def expected(tmp_path: Path) -> Dict[str, List[str]]:
+    pipeline = reference(tmp_path, resources=TABLES.split(","), start_date=settings()["start_date"])
+    return db_snapshot(Path(pipeline.destination_client().config.credentials.database))  # type: ignore[attr-defined]
+
+
+def finish_and_compare(tmp_path: Path, api: Emulator) -> None:
+    done = run_script(tmp_path, *arguments(), env=credentials(api))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert db_snapshot(tmp_path / "out.duckdb") == expected(tmp_path)
+
+
+@pytest.mark.parametrize("point", ["normalize", "load"])
+def test_killed_mid_normalize_or_mid_load_the_next_run_converges(
+    tmp_path: Path, live_api: Emulator, point: str
+) -> None:
+    killed = run_script(
+        tmp_path,
+        *arguments(),
+        env={**credentials(live_api), "KILL_AT": point, "KILL_AFTER": "2"},
+        runner=KILL_RUNNER,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    finish_and_compare(tmp_path, live_api)
+
+
+def test_killed_mid_extract_the_next_run_converges(tmp_path: Path, live_api: Emulator) -> None:
+    process = subprocess.Popen(
+        script_command(tmp_path, *arguments()),
+        cwd=tmp_path,
+        env=script_environment(tmp_path, credentials(live_api)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while (
+        len(live_api.data_requests()) < 15
+        and process.poll() is None
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    finish_and_compare(tmp_path, live_api)
+
+
+def test_two_classic_mode_processes_invalidating_each_others_tokens_both_converge(
+    tmp_path: Path,
+) -> None:
+    # cgi-bin/token invalidates the previous token after a grace period (5 minutes at WeChat;
+    # half a second here, so the processes keep knocking each other's token out)
+    with Emulator(latency_seconds=0.02, classic_grace_seconds=0.5) as api:
+        api.model(DEMO_APP_ID).cumulate(last_complete_day())
+        env = credentials(api, token_mode="classic")
+        folders = [tmp_path / "first", tmp_path / "second"]
+        processes = []
+        for folder in folders:
+            folder.mkdir()
+            processes.append(
+                subprocess.Popen(
+                    script_command(folder, *arguments()),
+                    cwd=folder,
+                    env=script_environment(folder, env),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+        outputs = [process.communicate(timeout=300)[0] for process in processes]
+        invalidated = [r for r in api.data_requests() if r.errcode == 40001]
+        fetches = [r for r in api.requests if r.endpoint == "token"]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert invalidated, "the processes never invalidated each other's token"
+    # one refresh per invalidation (plus each process's first fetch): never a loop
+    assert len(fetches) <= len(invalidated) + 2
+    clean = expected(tmp_path)
+    for folder in folders:
+        assert db_snapshot(folder / "out.duckdb") == clean
+
+
+SECRET = "S3cr3t-RECOGNISABLE-2b7e151628aed2a6abf7"
+STATIC_TOKEN = "ACCESS_TOKEN_RECOGNISABLE_0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["failing-window", "quota", "token-faults", "static-token-rejected", "ip-not-whitelisted"],
+)
+def test_no_secret_is_left_in_any_output_log_state_trace_or_table(
+    tmp_path: Path, scenario: str
+) -> None:
+    with Emulator({DEMO_APP_ID: SECRET}) as api:
+        env = credentials(api, app_secret=SECRET, max_retries="1")
+        env["RUNTIME__LOG_LEVEL"] = "DEBUG"  # the most dlt ever writes
+        broken = last_complete_day() - timedelta(days=3)
+        if scenario == "failing-window":
+            api.add_fault(FaultRule("drop", endpoints=("getuserread",), dates=(broken,)))
+        elif scenario == "quota":
+            api.add_fault(
+                FaultRule(
+                    "errcode", errcode=45009, errmsg="reach max api daily quota limit", after=12
+                )
+            )
+        elif scenario == "token-faults":
+            api.add_fault(
+                FaultRule("errcode", errcode=42001, errmsg="access_token expired", after=3, times=1)
+            )
+            api.add_fault(
+                FaultRule(
+                    "errcode",
+                    errcode=40001,
+                    errmsg="invalid credential",
+                    endpoints=("getusersummary",),
+                )
+            )
+        elif scenario == "static-token-rejected":
+            env = credentials(api, access_token=STATIC_TOKEN, app_secret="")
+        else:
+            api.add_fault(
+                FaultRule(
+                    "errcode",
+                    errcode=40164,
+                    errmsg="invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
+                    endpoints=("token",),
+                )
+            )
+        done = run_script(tmp_path, *arguments(), env=env)
+        tokens = {r.params["access_token"] for r in api.requests if r.params.get("access_token")}
+    assert done.returncode == 1, done.stdout + done.stderr
+    needles = {SECRET, STATIC_TOKEN, *tokens}
+    assert len(needles) >= 2
+    haystacks = {"stdout": done.stdout.encode(), "stderr": done.stderr.encode()}
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            haystacks[str(path)] = path.read_bytes()
+    assert any(name.endswith("out.duckdb") for name in haystacks) and any(
+        "trace" in name for name in haystacks
+    )
+    leaks = [
+        (name, needle[:12])
+        for name, data in haystacks.items()
+        for needle in needles
+        if needle.encode() in data
+    ]
+    assert leaks == []
