@@ -82,6 +82,12 @@ def test_a_count_beyond_64_bits_is_kept_exactly_as_text() -> None:
     assert batch.notes == [f"new_user={2**64} is beyond 64 bits: kept in new_user__v_text"]
 
 
+def test_a_key_beyond_64_bits_fails_the_window_instead_of_the_load() -> None:
+    body = {"list": [{"ref_date": "2026-06-01", "user_source": 2**70, "new_user": 1}]}
+    with pytest.raises(PayloadError, match=f"`user_source` is {2**70}, beyond a 64-bit key"):
+        to_rows(BY_TABLE["user_summary"], body, WINDOW, "wx1")
+
+
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
@@ -106,19 +112,78 @@ JSON = st.recursive(
     ),
     max_leaves=20,
 )
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    endpoint=st.sampled_from(ENDPOINTS),
-    body=st.dictionaries(st.sampled_from(["list", "settlement_list", "is_delay", "x"]), JSON),
+# mostly the requested day, sometimes a neighbour (dropped) or garbage (an error)
+DATES = st.sampled_from(
+    ["2026-06-01"] * 30 + ["2026-05-31", "2026-06-02", "20XX-XX-XX", "2026-6-1"]
 )
+ODD = (
+    st.none()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=8)
+    | JSON
+)
+VALUES = {
+    "date": DATES,
+    "text": st.text(min_size=1, max_size=8),
+    "bigint": st.integers(0, 10**6) | ODD,
+    "double": st.floats(0, 1) | ODD,
+}
+
+
+@st.composite
+def payloads(draw: Any, endpoint: Any) -> Any:
+    """Bodies shaped like the endpoint's: its keys mostly present and well typed, its nested
+    objects and lists in place, and odd values, missing keys and unknown fields mixed in."""
+    lists = {endpoint.explode, *(c.list_field for c in endpoint.children)} - {None}
+    by_child = {c.list_field: c for c in endpoint.children}
+
+    def element(fields: Any, depth: int) -> Any:
+        value = {}
+        for name, kind in fields.items():
+            if draw(st.integers(0, 9)) > 0:  # a key is missing one time in ten
+                value[name] = draw(VALUES[kind])
+        if draw(st.booleans()):
+            value[draw(st.text(max_size=6))] = draw(ODD)
+        if depth < 2:
+            for name in lists:
+                if draw(st.integers(0, 4)) > 0:
+                    fields_of = by_child[name].fields if name in by_child else endpoint.fields
+                    elements = st.lists(
+                        st.builds(lambda f=fields_of: element(f, depth + 1)), max_size=3
+                    )
+                    value[name] = draw(ODD if draw(st.integers(0, 9)) == 0 else elements)
+        if depth == 0 and endpoint.unwrap and draw(st.booleans()):
+            value[endpoint.unwrap] = {
+                k: value.pop(k)
+                for k in list(value)
+                if k not in endpoint.primary_key and draw(st.booleans())
+            }
+        return value
+
+    items = draw(st.lists(st.builds(lambda: element(endpoint.fields, 0)), max_size=4))
+    return {
+        endpoint.list_key: items,
+        **draw(st.dictionaries(st.sampled_from(["is_delay", *endpoint.response_fields]), ODD)),
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), endpoint=st.sampled_from(ENDPOINTS))
 def test_no_payload_crashes_the_transform_with_anything_but_a_payload_error(
-    endpoint: Any, body: Any
+    data: Any, endpoint: Any
 ) -> None:
+    body = data.draw(payloads(endpoint))
     try:
         batch = to_rows(endpoint, body, WINDOW, "wx1")
     except PayloadError:
         return
     for row in batch.rows:
         assert row["app_id"] == "wx1" and row[endpoint.date_field] == DAY
+        assert all(row.get(name) is not None for name in endpoint.primary_key)
+        for name, kind in endpoint.fields.items():
+            if kind == "bigint" and isinstance(row.get(name), int):
+                assert -(2**63) <= row[name] < 2**63
+    for table, rows in batch.children.items():
+        assert table.startswith(f"{endpoint.table}__")
+        assert all(r["app_id"] == "wx1" and r[endpoint.date_field] == DAY for r in rows)

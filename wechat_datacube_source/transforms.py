@@ -8,7 +8,7 @@ for a one-day query). Unknown fields pass through and become columns; unknown co
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Dict, Iterator, List, Mapping
+from typing import Any, Dict, Iterator, List, Mapping, Sequence
 
 from .catalog import Child, Endpoint
 from .errors import PayloadError
@@ -74,10 +74,11 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
             if not window.begin <= label <= window.end:
                 batch.dropped += 1
                 continue
-            _fit_counts(row, count_fields, batch.notes)
+            _fit_counts(endpoint.table, row, count_fields, endpoint.primary_key, batch.notes)
             for child in endpoint.children:
                 for child_row in _child_rows(endpoint, child, row):
-                    _fit_counts(child_row, _counts(child.fields), batch.notes)
+                    key = (*endpoint.primary_key, *child.key)
+                    _fit_counts(endpoint.table, child_row, _counts(child.fields), key, batch.notes)
                     batch.children.setdefault(endpoint.child_table(child), []).append(child_row)
             batch.rows.append(row)
     return batch
@@ -118,12 +119,17 @@ def _counts(fields: Mapping[str, str]) -> List[str]:
     return [name for name, kind in fields.items() if kind == "bigint"]
 
 
-def _fit_counts(row: Row, names: List[str], notes: List[str]) -> None:
+def _fit_counts(
+    table: str, row: Row, names: List[str], key: Sequence[str], notes: List[str]
+) -> None:
     """A count a 64-bit column cannot hold would fail the whole load: keep it exactly, as
-    text, in the column where dlt puts values of another type."""
+    text, in the column where dlt puts values of another type. A key cannot be moved aside,
+    so such a key fails the window instead."""
     for name in names:
         value = row.get(name)
         if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            if name in key:
+                raise PayloadError(table, f"`{name}` is {value}, beyond a 64-bit key")
             row[name] = None
             row[f"{name}__v_text"] = str(value)
             notes.append(f"{name}={value} is beyond 64 bits: kept in {name}__v_text")
