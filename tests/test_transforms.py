@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
 from wechat_datacube_source.errors import PayloadError
 from wechat_datacube_source.transforms import is_delayed, to_rows
+from wechat_datacube_source.transport import body_error
 from wechat_datacube_source.windows import Window
 
 DAY = date(2026, 6, 1)
@@ -82,6 +83,22 @@ def test_a_count_beyond_64_bits_is_kept_exactly_as_text() -> None:
     assert batch.notes == [f"new_user={2**64} is beyond 64 bits: kept in new_user__v_text"]
 
 
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"errcode": -1, "errmsg": "system error"}, -1),
+        ({"errcode": "45009", "errmsg": "quota"}, 45009),
+        ({"errcode": "busy"}, -1),
+        ({"errcode": 0, "errmsg": "ok", "list": []}, 0),
+        ({"base_resp": {"ret": 2009, "err_msg": "invalid"}}, 2009),
+        ({"base_resp": {"ret": 0, "err_msg": "ok"}, "list": []}, 0),
+        ({"list": [], "errcode": None}, 0),
+    ],
+)
+def test_error_codes_are_read_from_both_envelopes_even_as_strings(body: Any, code: int) -> None:
+    assert body_error(body)[0] == code
+
+
 def test_a_key_beyond_64_bits_fails_the_window_instead_of_the_load() -> None:
     body = {"list": [{"ref_date": "2026-06-01", "user_source": 2**70, "new_user": 1}]}
     with pytest.raises(PayloadError, match=f"`user_source` is {2**70}, beyond a 64-bit key"):
@@ -92,6 +109,7 @@ def test_a_key_beyond_64_bits_fails_the_window_instead_of_the_load() -> None:
     ("body", "problem"),
     [
         ({"list": {"ref_date": "2026-06-01"}}, "`list` is dict, not a list"),
+        ({"errmsg": "ok"}, "the response has no `list`"),
         ({"list": ["2026-06-01"]}, "element is str, not an object"),
         (
             {"list": [{"ref_date": "06/01/2026", "user_source": 1}]},

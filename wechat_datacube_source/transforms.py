@@ -47,9 +47,10 @@ def parse_date(value: Any, endpoint: str, field: str) -> date:
 
 def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id: str) -> Batch:
     """The window's rows; rows outside the window are dropped and counted."""
-    items = body.get(endpoint.list_key)
-    if items is None:
-        items = []
+    if endpoint.list_key not in body:
+        # WeChat sends an empty list for a day without data; no list at all is not an answer
+        raise PayloadError(endpoint.table, f"the response has no `{endpoint.list_key}`")
+    items = body[endpoint.list_key]
     if not isinstance(items, list):
         raise PayloadError(
             endpoint.table, f"`{endpoint.list_key}` is {type(items).__name__}, not a list"

@@ -59,17 +59,31 @@ def body_error(body: Mapping[str, Any]) -> Tuple[int, str]:
     """(code, message) of a WeChat body; code 0 means success.
 
     Datacube and token calls put errors in `errcode`/`errmsg`; publisher/stat puts them in
-    `base_resp.ret`/`base_resp.err_msg` (SDKs check both, so do we).
+    `base_resp.ret`/`base_resp.err_msg` (SDKs check both, so do we). A code sent as a string
+    still counts: reading it as success would pass an error off as an empty day.
     """
-    errcode = body.get("errcode")
-    if isinstance(errcode, int) and errcode != 0:
-        return errcode, str(body.get("errmsg", ""))
+    code = _as_code(body.get("errcode"))
+    if code:
+        return code, str(body.get("errmsg", ""))
     base_resp = body.get("base_resp")
     if isinstance(base_resp, Mapping):
-        ret = base_resp.get("ret")
-        if isinstance(ret, int) and ret != 0:
-            return ret, str(base_resp.get("err_msg", ""))
+        code = _as_code(base_resp.get("ret"))
+        if code:
+            return code, str(base_resp.get("err_msg", ""))
     return 0, ""
+
+
+def _as_code(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return -1 if value.strip() else 0
+    return 0
 
 
 def _retry_after(response: requests.Response) -> Optional[float]:
