@@ -95,8 +95,8 @@ def test_two_classic_mode_processes_invalidating_each_others_tokens_both_converg
     tmp_path: Path,
 ) -> None:
     # cgi-bin/token invalidates the previous token after a grace period (5 minutes at WeChat;
-    # half a second here, so the processes keep knocking each other's token out)
-    with Emulator(latency_seconds=0.02, classic_grace_seconds=0.5) as api:
+    # a tenth of a second here, so the processes keep knocking each other's token out)
+    with Emulator(latency_seconds=0.05, classic_grace_seconds=0.1) as api:
         api.model(DEMO_APP_ID).cumulate(last_complete_day())
         env = credentials(api, token_mode="classic")
         folders = [tmp_path / "first", tmp_path / "second"]

@@ -92,9 +92,9 @@ def test_transient_faults_at_a_steady_rate_end_in_the_reference_tables(
     assert snapshot(pipeline) == clean
     faulted = 0
     for tries in attempts(api).values():
-        # one fault in three requests: a window needs at most one retry, and gets it
-        assert len(tries) <= 2 and tries[-1].fault is None
-        if len(tries) == 2:
+        # every window ends with an answer, within the retry budget (default 5 retries)
+        assert len(tries) <= 6 and tries[-1].fault is None
+        if len(tries) >= 2:
             faulted += 1
             wait = max(backoff, fault.retry_after or 0)
             gap = tries[1].at - tries[0].at
@@ -157,7 +157,8 @@ def test_the_daily_quota_stops_the_account_and_later_runs_converge(
     api.add_fault(
         FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=9)
     )
-    info = pipeline.run(source(api, **SETTINGS))
+    # one request at a time, so "the 10th call" is well defined
+    info = pipeline.run(source(api, **SETTINGS, max_concurrent_requests=1))
     results = run_results(pipeline, info)
     assert [r.errcode for r in api.data_requests()][-1] == 45009 and len(api.data_requests()) == 10
     stopped = [r for r in results if r.errcode == 45009]

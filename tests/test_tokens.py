@@ -26,7 +26,7 @@ def test_an_expired_token_is_refreshed_once_and_the_call_retried(
             times=1,
         )
     )
-    run(pipeline, api, resources=["user_summary"])
+    run(pipeline, api, resources=["user_summary"], max_concurrent_requests=1)
     assert len(token_requests(api)) == 2
     calls = api.data_requests("user_summary")
     assert [r.errcode for r in calls] == [0, 0, 42001, 0, 0, 0]

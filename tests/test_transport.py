@@ -74,13 +74,26 @@ def test_the_daily_quota_stops_every_call_of_the_account(
         FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=2)
     )
     tables = ["user_read", "user_share", "user_read_hour"]  # 30 one-day windows each
-    run(pipeline, api, resources=tables, max_retries=0)
+    run(pipeline, api, resources=tables, max_retries=0, max_concurrent_requests=1)
     # the third call gets 45009 and no call follows it, though every endpoint had more to do
     assert [r.errcode for r in api.data_requests()] == [0, 0, 45009]
     logs = last_sync_log(pipeline)
     for table in tables:
         assert logs[table]["errcode"] == 45009 and logs[table]["status"] in ("partial", "failed")
         assert "run again after midnight Beijing time" in logs[table]["message"]
+
+
+def test_with_requests_in_flight_the_quota_stop_lets_only_those_finish(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    api.add_fault(
+        FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=20)
+    )
+    run(pipeline, api, resources=["user_read", "user_share", "user_read_hour"], max_retries=0)
+    # requests already in flight when the first 45009 came back (at most 7 more, the in-flight
+    # limit being 8) may finish; none starts after it
+    assert 21 <= len(api.data_requests()) <= 21 + 7
+    assert {log["errcode"] for log in last_sync_log(pipeline).values()} == {45009}
 
 
 def test_secrets_are_masked_in_every_message() -> None:

@@ -10,12 +10,15 @@ the table catalogue, the settings and what each sync_log status asks of the user
     pipeline.run(wechat_datacube())
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Iterator, Optional, Sequence, Union
 
 import dlt
+from dlt.common.destination import TLoaderFileFormat
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
+from dlt.extract.source import DltSource
 
 from .catalog import ENDPOINTS, Endpoint
 from .client import WeChatClient
@@ -42,6 +45,7 @@ from .resources import (
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
 )
@@ -52,6 +56,7 @@ from .windows import first_label
 
 __all__ = [
     "wechat_datacube",
+    "with_file_format",
     "ENDPOINTS",
     "ConfigurationError",
     "PayloadError",
@@ -80,6 +85,9 @@ def wechat_datacube(
     max_retries: int = DEFAULT_MAX_RETRIES,
     retry_backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
     request_timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+    max_requests_per_second: Optional[float] = None,
+    max_calls: Optional[int] = None,
 ) -> Iterator[DltResource]:
     """All statistics tables of one Official Account, plus `code_labels` and `sync_log`.
 
@@ -99,6 +107,11 @@ def wechat_datacube(
         max_retries: retries of a call on transient faults (-1, 45011, 429, 5xx, network).
         retry_backoff_seconds: first backoff; it doubles per retry.
         request_timeout_seconds: connect and read timeout of one HTTP request.
+        max_concurrent_requests: requests of the account in flight at once, across all its
+            endpoints (they extract in parallel and fetch windows ahead).
+        max_requests_per_second: an optional cap on the account's request rate.
+        max_calls: an optional budget of requests for the run; when it is used up the run
+            stops cleanly and the next one resumes there.
     """
     config = validate(
         app_id=app_id,
@@ -114,12 +127,19 @@ def wechat_datacube(
         max_retries=max_retries,
         retry_backoff_seconds=retry_backoff_seconds,
         request_timeout_seconds=request_timeout_seconds,
+        max_concurrent_requests=max_concurrent_requests,
+        max_requests_per_second=max_requests_per_second,
+        max_calls=max_calls,
     )
     run = AccountRun(
         app_id=config.app_id,
         client=_client(config),
         last_complete_day=config.last_complete_day,
         start_date=config.start_date,
+        # every request of the account runs in this pool: its width is the in-flight limit
+        pool=ThreadPoolExecutor(
+            config.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
+        ),
     )
     yield dlt.resource(
         code_labels, name="code_labels", write_disposition="replace", columns=CODE_LABEL_COLUMNS
@@ -130,7 +150,7 @@ def wechat_datacube(
 
 def _client(config: SourceConfig) -> WeChatClient:
     redactor = Redactor([config.app_secret, config.access_token])
-    transport = Transport(config.base_url, redactor, config.retry_policy)
+    transport = Transport(config.base_url, redactor, config.retry_policy, config.limits)
     tokens: TokenProvider
     if config.access_token:
         tokens = StaticTokenProvider(config.access_token)
@@ -188,3 +208,19 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         columns=endpoint_columns(endpoint),
     )
     return resource
+
+
+def with_file_format(source: DltSource, file_format: TLoaderFileFormat) -> DltSource:
+    """Load every table of `source` from `file_format` files (e.g. "jsonl" for DuckDB).
+
+    `pipeline.run(..., loader_file_format=...)` reaches only each resource's own table, not
+    the child tables and `sync_log` the endpoint resources also write.
+    """
+    for resource in source.resources.values():
+        resource.apply_hints(file_format=file_format)
+    for endpoint in ENDPOINTS:
+        for table in (SYNC_LOG_TABLE, *(endpoint.child_table(c) for c in endpoint.children)):
+            source.resources[endpoint.table].apply_hints(
+                table_name=table, file_format=file_format, create_table_variant=True
+            )
+    return source

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from .catalog import AD_TABLES, BY_TABLE, DEFAULT_TABLES
 from .errors import ConfigurationError
 from .settings import DATACUBE_EARLIEST, DEFAULT_INITIAL_DAYS, TOKEN_MODES
-from .transport import RetryPolicy
+from .transport import CallLimits, RetryPolicy
 
 SECTION = "[sources.wechat_datacube]"
 
@@ -27,6 +27,7 @@ class SourceConfig:
     tables: Tuple[str, ...]
     last_complete_day: date
     retry_policy: RetryPolicy
+    limits: CallLimits
 
 
 def parse_day(key: str, value: Any) -> Optional[date]:
@@ -68,6 +69,9 @@ def validate(
     max_retries: Any,
     retry_backoff_seconds: Any,
     request_timeout_seconds: Any,
+    max_concurrent_requests: Any,
+    max_requests_per_second: Any,
+    max_calls: Any,
 ) -> SourceConfig:
     """Checks every setting; the first problem raises `ConfigurationError`."""
     checked_app_id = _require_text("app_id", app_id, ".dlt/secrets.toml or .dlt/config.toml")
@@ -103,6 +107,19 @@ def validate(
             "request_timeout_seconds", request_timeout_seconds, minimum=0, exclusive=True
         ),
     )
+    limits = CallLimits(
+        max_concurrent_requests=_check_number(
+            "max_concurrent_requests", max_concurrent_requests, minimum=1, integer=True
+        ),
+        max_requests_per_second=None
+        if max_requests_per_second is None
+        else _check_number(
+            "max_requests_per_second", max_requests_per_second, minimum=0, exclusive=True
+        ),
+        max_calls=None
+        if max_calls is None
+        else _check_number("max_calls", max_calls, minimum=1, integer=True),
+    )
     return SourceConfig(
         app_id=checked_app_id,
         app_secret=secret,
@@ -114,6 +131,7 @@ def validate(
         tables=tables,
         last_complete_day=last_complete_day,
         retry_policy=policy,
+        limits=limits,
     )
 
 

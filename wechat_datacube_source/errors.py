@@ -151,6 +151,16 @@ class TransportError(WeChatSourceError):
         super().__init__(f"{endpoint}: {problem}")
 
 
+class CallBudgetExhausted(WeChatSourceError):
+    """The run used up its `max_calls` budget; the next run resumes where this one stopped."""
+
+    def __init__(self, max_calls: int) -> None:
+        super().__init__(
+            f"the max_calls budget of {max_calls} calls is used up, so the run stopped here; "
+            "the next run resumes where it stopped"
+        )
+
+
 class PayloadError(WeChatSourceError):
     """A successful response has a shape the source cannot turn into rows."""
 

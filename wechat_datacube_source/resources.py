@@ -18,9 +18,10 @@ Instead each endpoint writes one `sync_log` row that says what happened.
 import logging
 import uuid
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import dlt
 from dlt.common.schema.typing import TTableSchemaColumns
@@ -28,9 +29,16 @@ from dlt.sources import incremental as Incremental
 
 from .catalog import Child, ColumnType, Endpoint
 from .client import WeChatClient
-from .errors import ErrorKind, PayloadError, TransportError, WeChatApiError, error_code
+from .errors import (
+    CallBudgetExhausted,
+    ErrorKind,
+    PayloadError,
+    TransportError,
+    WeChatApiError,
+    error_code,
+)
 from .labels import label_rows
-from .transforms import is_delayed, to_rows
+from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
 from .windows import Window, halve, plan_windows
 
@@ -69,7 +77,14 @@ class AccountRun:
     last_complete_day: date
     start_date: date
     """First day of a first run (the `start_date` setting, or its default)."""
+    pool: ThreadPoolExecutor
+    """Fetches windows ahead for all endpoints; as wide as the account's in-flight limit."""
     run_id: str = field(default_factory=lambda: new_run_id())
+
+    @property
+    def lookahead(self) -> int:
+        """Windows of one endpoint requested before the oldest one is committed."""
+        return self.client.transport.limits.max_concurrent_requests
 
 
 def new_run_id() -> str:
@@ -174,24 +189,34 @@ def endpoint_rows(
     plan = plan_range(endpoint, run, cursor, state)
     log = SyncLog(run, endpoint, plan)
     counter = CallCounter()
-    pending: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
-    while pending:
-        window = pending.popleft()
+    planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
+    # windows are fetched ahead in the account's pool and committed strictly in date order
+    inflight: Deque[Tuple[Window, Future[Batch]]] = deque()
+
+    def fetch(window: Window) -> Tuple[Window, "Future[Batch]"]:
+        return window, run.pool.submit(_fetch_window, run, endpoint, window, counter)
+
+    while planned or inflight:
+        # the first window goes alone: an endpoint that is forbidden, retired or failing
+        # costs one call, not a whole lookahead of them
+        ahead = run.lookahead if log.fetched_to is not None else 1
+        while planned and len(inflight) < ahead:
+            inflight.append(fetch(planned.popleft()))
+        window, future = inflight.popleft()
         try:
-            body = run.client.fetch(endpoint, window, counter)
-            if is_delayed(body):
-                raise WeChatApiError(61503, "is_delay: true", endpoint.table)
-            batch = to_rows(endpoint, body, window, run.app_id)
-        except (WeChatApiError, TransportError, PayloadError) as error:
+            batch = future.result()
+        except (WeChatApiError, TransportError, PayloadError, CallBudgetExhausted) as error:
             kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
             if kind in (ErrorKind.DATE_RANGE, ErrorKind.NOT_READY) and window.days > 1:
                 # too long, or its newest days unfinished: the halves can still commit
-                pending.extendleft(reversed(halve(window)))
+                inflight.extendleft(reversed([fetch(half) for half in halve(window)]))
                 continue
             if kind is ErrorKind.NOT_READY:
                 log.not_ready(window.begin)
             else:
                 log.stopped(window, error)
+            for _, later in inflight:
+                later.cancel()  # nothing after the stop may be committed
             break
         log.dropped += batch.dropped
         log.notes.extend(batch.notes)
@@ -224,6 +249,16 @@ def endpoint_rows(
         previous = state.get(STATE_KEY)
         if previous is None or log.fetched_to.isoformat() > previous:
             state[STATE_KEY] = log.fetched_to.isoformat()
+
+
+def _fetch_window(
+    run: AccountRun, endpoint: Endpoint, window: Window, counter: CallCounter
+) -> Batch:
+    """One window's rows (runs in the account's pool); not-ready answers raise like 61503."""
+    body = run.client.fetch(endpoint, window, counter)
+    if is_delayed(body):
+        raise WeChatApiError(61503, "is_delay: true", endpoint.table)
+    return to_rows(endpoint, body, window, run.app_id)
 
 
 def endpoint_columns(endpoint: Endpoint) -> TTableSchemaColumns:

@@ -43,6 +43,8 @@ DEFAULT_MAX_RETRIES: Final = 5
 DEFAULT_BACKOFF_SECONDS: Final = 1.0
 MAX_BACKOFF_SECONDS: Final = 30.0
 DEFAULT_REQUEST_TIMEOUT_SECONDS: Final = 30.0
+# requests of one account in flight at once, across all its endpoints (token fetches included)
+DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 8
 
 # publisher/stat pages hold at most 90 rows ("page_size 最大 90").
 PUBLISHER_PAGE_SIZE: Final = 90

@@ -14,10 +14,11 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import requests
 
-from .errors import ErrorKind, TransportError, WeChatApiError
+from .errors import CallBudgetExhausted, ErrorKind, TransportError, WeChatApiError
 from .redaction import Redactor
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
     MAX_BACKOFF_SECONDS,
@@ -43,6 +44,16 @@ class RetryPolicy:
         return float(min(self.backoff_seconds * (2**attempt), self.max_backoff_seconds))
 
 
+@dataclass(frozen=True)
+class CallLimits:
+    """How hard one account's calls may press on WeChat in one run."""
+
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    max_requests_per_second: Optional[float] = None
+    max_calls: Optional[int] = None
+    """Budget of requests (retries and token fetches included) for the whole run."""
+
+
 class CallCounter:
     """Requests sent on behalf of one endpoint in one run, retries included."""
 
@@ -50,9 +61,13 @@ class CallCounter:
         self._lock = threading.Lock()
         self.calls = 0
 
-    def add(self) -> None:
+    def add(self, budget: Optional[int] = None) -> bool:
+        """Count one request, unless `budget` requests were counted already."""
         with self._lock:
+            if budget is not None and self.calls >= budget:
+                return False
             self.calls += 1
+            return True
 
 
 def body_error(body: Mapping[str, Any]) -> Tuple[int, str]:
@@ -102,12 +117,20 @@ class Transport:
         base_url: str,
         redactor: Redactor,
         policy: RetryPolicy = RetryPolicy(),
-        session: Optional[requests.Session] = None,
+        limits: CallLimits = CallLimits(),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.redactor = redactor
         self.policy = policy
-        self.session = session or requests.Session()
+        self.limits = limits
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=limits.max_concurrent_requests)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._pace_lock = threading.Lock()
+        self._next_start = 0.0
+        self.calls = CallCounter()
+        """Every request of the run, for the `max_calls` budget."""
         # the 45009 that stopped this account's calls for the run, if any
         self._quota_error: Optional[WeChatApiError] = None
 
@@ -135,12 +158,30 @@ class Transport:
                 delay = self.policy.delay(attempt - 1, retry_after)
                 logger.warning("%s; retry %d in %.2fs", last_problem, attempt, delay)
                 time.sleep(delay)
+            self._spend_call()
             counter.add()
+            self._pace()
             outcome = self._attempt(method, path, label, params, json_body)
             if isinstance(outcome, dict):
                 return outcome
             last_problem = outcome
         raise last_problem
+
+    def _spend_call(self) -> None:
+        if not self.calls.add(self.limits.max_calls):
+            raise CallBudgetExhausted(self.limits.max_calls or 0)
+
+    def _pace(self) -> None:
+        """Wait for the next start the request-rate cap allows, if there is one."""
+        rate = self.limits.max_requests_per_second
+        if not rate:
+            return
+        with self._pace_lock:
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + 1.0 / rate
+        if start > now:
+            time.sleep(start - now)
 
     def _attempt(
         self,

@@ -9,6 +9,7 @@ hourly ones.
 """
 
 import hashlib
+import threading
 from datetime import date, timedelta
 from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
@@ -39,8 +40,10 @@ class AccountModel:
     def __init__(self, app_id: str) -> None:
         self.app_id = app_id
         self.scale = 1 + int(unit(app_id, "scale") * 9)
-        # followers at the end of each day since the floor; index 0 is the day before it
+        # followers at the end of each day since the floor; index 0 is the day before it.
+        # Filled on demand by concurrent request threads, hence the lock.
         self._followers: List[int] = []
+        self._followers_lock = threading.Lock()
 
     def user_summary(self, day: date) -> List[Row]:
         rows = []
@@ -556,6 +559,11 @@ class AccountModel:
 
 def _cumulate(model: AccountModel, day: date) -> int:
     """Followers at the end of `day`: a base plus every day's net gain since the floor."""
+    with model._followers_lock:
+        return _extend_followers(model, day)
+
+
+def _extend_followers(model: AccountModel, day: date) -> int:
     totals = model._followers
     if not totals:
         totals.append(1000 * model.scale + integer(0, 5000, model.app_id, "base"))

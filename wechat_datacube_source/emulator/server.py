@@ -130,6 +130,9 @@ class Emulator:
         self.tokens = TokenRegistry(token_ttl_seconds, classic_grace_seconds, clock)
         self.faults: List[FaultRule] = []
         self.requests: List[RequestRecord] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """The most requests handled at once, to check a client's concurrency limit."""
         self._lock = threading.Lock()
         self._models: Dict[str, AccountModel] = {}
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
@@ -188,6 +191,16 @@ class Emulator:
             return self._models[app_id]
 
     def handle(self, method: str, raw_path: str, raw_body: bytes) -> _Reply:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._handle(method, raw_path, raw_body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(self, method: str, raw_path: str, raw_body: bytes) -> _Reply:
         parts = urlsplit(raw_path)
         params = {
             key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()
