@@ -75,6 +75,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         action="store_true",
         help="also load the publisher_* ad statistics (ad-revenue accounts)",
     )
+    parser.add_argument(
+        "--max-concurrent-requests", type=int, help="requests in flight at once (default 8)"
+    )
+    parser.add_argument("--max-requests-per-second", type=float, help="cap on the request rate")
+    parser.add_argument(
+        "--max-calls", type=int, help="budget of calls for this run; the next run resumes"
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser.parse_args(argv)
 
@@ -90,6 +97,9 @@ def source_arguments(args: argparse.Namespace) -> Dict[str, Any]:
         given["resources"] = [name.strip() for name in args.resources.split(",") if name.strip()]
     if args.ads:
         given["include_ad_stats"] = True
+    for name in ("max_concurrent_requests", "max_requests_per_second", "max_calls"):
+        if getattr(args, name) is not None:
+            given[name] = getattr(args, name)
     return given
 
 

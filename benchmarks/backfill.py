@@ -1,0 +1,269 @@
+"""Backfill benchmark: the connector against the emulator, side by side with a wechatpy loop.
+
+    pip install ".[bench]"
+    python benchmarks/backfill.py                       # 365 days at 50 ms, then scaling
+    python benchmarks/backfill.py --days 90 --years 1   # a quicker run
+
+Prints a table and writes benchmarks/results.json. It measures, it does not assert: the
+README reports whatever it printed, targets met or not.
+
+Parts:
+1. a backfill of every default endpoint at the given latency: wall time, calls, rows, peak
+   RSS, the lower bound (calls x latency / in-flight limit) and the ratio of calls to the
+   theoretical minimum (the windows the spans and floors require, plus one token fetch);
+2. the same backfill done as users do today with wechatpy (one call per window in a loop,
+   rows inserted into DuckDB) on the 17 endpoints wechatpy wraps, against the connector on
+   those same endpoints;
+3. a daily incremental run right after the backfill: only the refresh windows;
+4. backfills of a growing number of days at zero latency, each in a child process for its
+   own peak RSS, to show whether the cost per day stays flat.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+import dlt  # noqa: E402
+import duckdb  # noqa: E402
+
+from wechat_datacube_source import wechat_datacube, with_file_format  # noqa: E402
+from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES  # noqa: E402
+from wechat_datacube_source.clock import last_complete_day  # noqa: E402
+from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator  # noqa: E402
+from wechat_datacube_source.settings import DEFAULT_MAX_CONCURRENT_REQUESTS  # noqa: E402
+from wechat_datacube_source.windows import plan_windows  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+# the endpoints wechatpy 1.8 wraps: the 17 "legacy" datacube endpoints, by table
+WECHATPY_METHODS = {
+    "user_summary": "get_user_summary",
+    "user_cumulate": "get_user_cumulate",
+    "article_summary": "get_article_summary",
+    "article_total": "get_article_total",
+    "user_read": "get_user_read",
+    "user_read_hour": "get_user_read_hour",
+    "user_share": "get_user_share",
+    "user_share_hour": "get_user_share_hour",
+    "upstream_msg": "get_upstream_msg",
+    "upstream_msg_hour": "get_upstream_msg_hour",
+    "upstream_msg_week": "get_upstream_msg_week",
+    "upstream_msg_month": "get_upstream_msg_month",
+    "upstream_msg_dist": "get_upstream_msg_dist",
+    "upstream_msg_dist_week": "get_upstream_msg_dist_week",
+    "upstream_msg_dist_month": "get_upstream_msg_dist_month",
+    "interface_summary": "get_interface_summary",
+    "interface_summary_hour": "get_interface_summary_hour",
+}
+
+
+@dataclass
+class Result:
+    name: str
+    days: int
+    latency: float
+    wall_s: float
+    calls: int
+    rows: int
+    peak_rss_mb: float
+    minimum_calls: Optional[int] = None
+    lower_bound_s: Optional[float] = None
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.wall_s if self.wall_s else 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def minimum_calls(tables: Sequence[str], start: date, end: date) -> int:
+    """The windows the spans and floors require, plus one token fetch."""
+    return 1 + sum(len(plan_windows(BY_TABLE[t], start, end)) for t in tables)
+
+
+def connector(
+    api: Emulator, tables: Sequence[str], start: date, folder: Path, name: str, runs: int = 1
+) -> List[Result]:
+    """A first run from `start` (the backfill), then `runs - 1` daily runs."""
+    pipeline = dlt.pipeline(
+        pipeline_name=name,
+        pipelines_dir=str(folder / "pipelines"),
+        destination=dlt.destinations.duckdb(str(folder / f"{name}.duckdb")),
+        dataset_name="wechat",
+    )
+    results = []
+    for run in range(runs):
+        before = len(api.requests)
+        source = wechat_datacube(
+            app_id=DEMO_APP_ID,
+            app_secret=DEMO_APP_SECRET,
+            base_url=api.base_url,
+            start_date=start,
+            resources=list(tables),
+        )
+        began = time.perf_counter()
+        info = pipeline.run(with_file_format(source, "jsonl"))
+        wall = time.perf_counter() - began
+        calls = len(api.requests) - before
+        with pipeline.sql_client() as client:
+            ids = ", ".join(f"'{i}'" for i in info.loads_ids)
+            rows = client.execute_sql(
+                f"SELECT COALESCE(SUM(rows), 0) FROM sync_log WHERE _dlt_load_id IN ({ids})"
+            )[0][0]  # noqa: S608
+        days = (last_complete_day() - start).days + 1
+        results.append(
+            Result(
+                f"{name} ({'backfill' if run == 0 else 'daily run'})",
+                days,
+                api.latency_seconds,
+                wall,
+                calls,
+                int(rows),
+                peak_rss_mb(),
+                minimum_calls(tables, start, last_complete_day()) if run == 0 else None,
+                calls * api.latency_seconds / DEFAULT_MAX_CONCURRENT_REQUESTS,
+            )
+        )
+    return results
+
+
+def wechatpy_loop(api: Emulator, tables: Sequence[str], start: date, folder: Path) -> Result:
+    """What users do today: one wechatpy call per window, rows inserted into DuckDB."""
+    from wechatpy import WeChatClient
+
+    token, _, _ = api.tokens.stable(DEMO_APP_ID, force_refresh=False)
+    client = WeChatClient(DEMO_APP_ID, DEMO_APP_SECRET, access_token=token)
+    client.datacube.API_BASE_URL = f"{api.base_url}/datacube/"
+    db = duckdb.connect(str(folder / "wechatpy.duckdb"))
+    before, rows = len(api.requests), 0
+    began = time.perf_counter()
+    for table in tables:
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table} (app_id VARCHAR, row JSON)")
+        fetch = getattr(client.datacube, WECHATPY_METHODS[table])
+        for window in plan_windows(BY_TABLE[table], start, last_complete_day()):
+            items = fetch(window.begin, window.end)
+            if items:
+                db.executemany(
+                    f"INSERT INTO {table} VALUES (?, ?)",
+                    [(DEMO_APP_ID, json.dumps(i)) for i in items],
+                )  # noqa: S608
+                rows += len(items)
+    wall = time.perf_counter() - began
+    db.close()
+    days = (last_complete_day() - start).days + 1
+    return Result(
+        "wechatpy loop (17 endpoints)",
+        days,
+        api.latency_seconds,
+        wall,
+        len(api.requests) - before,
+        rows,
+        peak_rss_mb(),
+    )
+
+
+def scaling_child(days: int, folder: str) -> Dict[str, Any]:
+    """One zero-latency backfill of `days` days of every default endpoint (a child process)."""
+    with Emulator() as api:
+        start = last_complete_day() - timedelta(days=days - 1)
+        [result] = connector(api, DEFAULT_TABLES, start, Path(folder), f"scale{days}")
+    return asdict(result)
+
+
+def scaling(sizes: Sequence[int]) -> List[Result]:
+    results = []
+    for days in sizes:
+        with tempfile.TemporaryDirectory() as folder:
+            code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.scaling_child({days}, {folder!r})))"
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            data["name"] = f"zero latency, {days} days"
+            results.append(Result(**data))
+    return results
+
+
+def table(results: Sequence[Result]) -> str:
+    lines = [
+        f"{'run':<42} {'days':>5} {'wall s':>8} {'calls':>6} {'min':>6} {'rows':>9} {'rows/s':>8} {'bound s':>8} {'/bound':>6} {'RSS MB':>7}",
+    ]
+    for r in results:
+        bound = f"{r.lower_bound_s:8.1f}" if r.lower_bound_s else f"{'-':>8}"
+        ratio = f"{r.wall_s / r.lower_bound_s:6.2f}" if r.lower_bound_s else f"{'-':>6}"
+        minimum = f"{r.minimum_calls:>6}" if r.minimum_calls else f"{'-':>6}"
+        lines.append(
+            f"{r.name:<42} {r.days:>5} {r.wall_s:8.1f} {r.calls:>6} {minimum} {r.rows:>9} {r.rows_per_s:8.0f} {bound} {ratio} {r.peak_rss_mb:7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--days", type=int, default=365, help="days of the backfill at latency")
+    parser.add_argument("--latency", type=float, default=0.05, help="emulator latency in seconds")
+    parser.add_argument(
+        "--years", type=float, default=10, help="largest zero-latency backfill, in years"
+    )
+    parser.add_argument(
+        "--skip-wechatpy", action="store_true", help="leave the wechatpy comparison out"
+    )
+    args = parser.parse_args(argv)
+
+    results: List[Result] = []
+    start = last_complete_day() - timedelta(days=args.days - 1)
+    with tempfile.TemporaryDirectory() as folder, Emulator(latency_seconds=args.latency) as api:
+        api.model(DEMO_APP_ID).cumulate(last_complete_day())  # the emulator's one-off warm-up
+        results += connector(api, DEFAULT_TABLES, start, Path(folder), "connector", runs=2)
+        if not args.skip_wechatpy:
+            legacy = list(WECHATPY_METHODS)
+            results += connector(api, legacy, start, Path(folder), "connector_17")
+            results.append(wechatpy_loop(api, legacy, start, Path(folder)))
+    full = int(args.years * 365)
+    results += scaling([full // 4, full // 2, full])
+
+    print(table(results))
+    comparison = {}
+    if not args.skip_wechatpy:
+        mine, theirs = results[2], results[3]
+        comparison = {"wechatpy_wall_over_connector_wall": theirs.wall_s / mine.wall_s}
+        print(
+            f"\nwechatpy loop / connector on the same 17 endpoints: {theirs.wall_s / mine.wall_s:.1f}x the time"
+        )
+    scale = results[-3:]
+    per_day = [r.wall_s / r.days for r in scale]
+    print(
+        "zero-latency cost per day (s): "
+        + ", ".join(f"{d} days: {c:.4f}" for d, c in zip((r.days for r in scale), per_day))
+    )
+    print(f"spread of the cost per day: {max(per_day) / min(per_day) - 1:.0%}")
+    (HERE / "results.json").write_text(
+        json.dumps(
+            {
+                "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                "results": [{**asdict(r), "rows_per_s": r.rows_per_s} for r in results],
+                **comparison,
+                "cost_per_day_s": per_day,
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
