@@ -12,7 +12,7 @@ import duckdb
 from dlt.common.pipeline import LoadInfo
 
 from wechat_datacube_source import wechat_datacube
-from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
+from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator, FaultRule
 from wechat_datacube_source.settings import BEIJING
 
 # 10:00 in Beijing: yesterday (2026-06-14) is complete
@@ -181,3 +181,13 @@ def credentials(api: Emulator, **settings: str) -> Dict[str, str]:
         **settings,
     }
     return {f"SOURCES__WECHAT_DATACUBE__{key.upper()}": value for key, value in values.items()}
+
+
+def ip_not_whitelisted() -> FaultRule:
+    """WeChat's answer to a token request from an IP outside the account's whitelist."""
+    return FaultRule(
+        "errcode",
+        errcode=40164,
+        errmsg="invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
+        endpoints=("token",),
+    )

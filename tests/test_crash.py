@@ -19,6 +19,7 @@ from tests.helpers import (
     ROOT,
     credentials,
     db_snapshot,
+    ip_not_whitelisted,
     reference,
     run_script,
     script_command,
@@ -163,14 +164,7 @@ def test_no_secret_is_left_in_any_output_log_state_trace_or_table(
         elif scenario == "static-token-rejected":
             env = credentials(api, access_token=STATIC_TOKEN, app_secret="")
         else:
-            api.add_fault(
-                FaultRule(
-                    "errcode",
-                    errcode=40164,
-                    errmsg="invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
-                    endpoints=("token",),
-                )
-            )
+            api.add_fault(ip_not_whitelisted())
         done = run_script(tmp_path, *arguments(), env=env)
         tokens = {r.params["access_token"] for r in api.requests if r.params.get("access_token")}
     assert done.returncode == 1, done.stdout + done.stderr

@@ -4,7 +4,7 @@ from typing import List
 
 import dlt
 
-from tests.helpers import last_sync_log, run
+from tests.helpers import ip_not_whitelisted, last_sync_log, run
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator, FaultRule
 from wechat_datacube_source.emulator.server import RequestRecord
 
@@ -86,14 +86,7 @@ def test_a_wrong_secret_fails_every_endpoint_with_one_token_call_and_names_the_k
 
 
 def test_an_ip_outside_the_whitelist_is_named(pipeline: dlt.Pipeline, api: Emulator) -> None:
-    api.add_fault(
-        FaultRule(
-            "errcode",
-            errcode=40164,
-            errmsg="invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist",
-            endpoints=("token",),
-        )
-    )
+    api.add_fault(ip_not_whitelisted())
     run(pipeline, api, resources=["user_summary"])
     log = last_sync_log(pipeline)["user_summary"]
     assert (

@@ -193,7 +193,7 @@ def endpoint_rows(
     # windows are fetched ahead in the account's pool and committed strictly in date order
     inflight: Deque[Tuple[Window, Future[Batch]]] = deque()
 
-    def fetch(window: Window) -> Tuple[Window, "Future[Batch]"]:
+    def fetch(window: Window) -> Tuple[Window, Future[Batch]]:
         return window, run.pool.submit(_fetch_window, run, endpoint, window, counter)
 
     while planned or inflight:
