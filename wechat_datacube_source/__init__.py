@@ -35,7 +35,6 @@ from .redaction import Redactor
 from .resources import (
     CODE_LABEL_COLUMNS,
     SYNC_LOG_COLUMNS,
-    SYNC_LOG_TABLE,
     AccountRun,
     child_columns,
     code_labels,
@@ -48,6 +47,7 @@ from .settings import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    SYNC_LOG_TABLE,
 )
 from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
 from .transport import Transport
@@ -108,7 +108,7 @@ def wechat_datacube(
         retry_backoff_seconds: first backoff; it doubles per retry.
         request_timeout_seconds: connect and read timeout of one HTTP request.
         max_concurrent_requests: requests of the account in flight at once, across all its
-            endpoints (they extract in parallel and fetch windows ahead).
+            endpoints (each endpoint fetches windows ahead within this limit).
         max_requests_per_second: an optional cap on the account's request rate.
         max_calls: an optional budget of requests for the run; when it is used up the run
             stops cleanly and the next one resumes there.
@@ -198,7 +198,7 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
             table_name=endpoint.child_table(child),
             write_disposition="merge",
             columns=child_columns(endpoint, child),
-            primary_key=("app_id", *endpoint.primary_key, *child.key),
+            primary_key=("app_id", *endpoint.child_key(child)),
             merge_key=("app_id", endpoint.date_field),
             create_table_variant=True,
         )
@@ -219,7 +219,7 @@ def with_file_format(source: DltSource, file_format: TLoaderFileFormat) -> DltSo
     for resource in source.resources.values():
         resource.apply_hints(file_format=file_format)
     for endpoint in ENDPOINTS:
-        for table in (SYNC_LOG_TABLE, *(endpoint.child_table(c) for c in endpoint.children)):
+        for table in endpoint.variant_tables:
             source.resources[endpoint.table].apply_hints(
                 table_name=table, file_format=file_format, create_table_variant=True
             )

@@ -38,6 +38,7 @@ from .errors import (
     error_code,
 )
 from .labels import label_rows
+from .settings import SYNC_LOG_TABLE
 from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
 from .windows import Window, halve, plan_windows
@@ -45,7 +46,6 @@ from .windows import Window, halve, plan_windows
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "fetched_through"
-SYNC_LOG_TABLE = "sync_log"
 SYNC_LOG_COLUMNS: TTableSchemaColumns = {
     "run_id": {"data_type": "text", "nullable": False},
     "app_id": {"data_type": "text", "nullable": False},
@@ -268,7 +268,7 @@ def endpoint_columns(endpoint: Endpoint) -> TTableSchemaColumns:
 
 def child_columns(endpoint: Endpoint, child: Child) -> TTableSchemaColumns:
     parent = {name: endpoint.fields[name] for name in endpoint.parent_fields}
-    return _columns((*endpoint.primary_key, *child.key), {**parent, **child.fields})
+    return _columns(endpoint.child_key(child), {**parent, **child.fields})
 
 
 def _columns(key: Sequence[str], fields: Mapping[str, ColumnType]) -> TTableSchemaColumns:

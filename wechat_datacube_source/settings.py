@@ -49,6 +49,9 @@ DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 8
 # publisher/stat pages hold at most 90 rows ("page_size 最大 90").
 PUBLISHER_PAGE_SIZE: Final = 90
 
+# the table where every endpoint records what each run did
+SYNC_LOG_TABLE: Final = "sync_log"
+
 PIPELINE_NAME: Final = "wechat_datacube"
 # not "wechat_datacube": DuckDB rejects a schema named like its file (wechat_datacube.duckdb)
 DATASET_NAME: Final = "wechat"

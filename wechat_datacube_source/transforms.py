@@ -58,6 +58,10 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
     shared = {name: body[name] for name in endpoint.response_fields if name in body}
     date_fields = [name for name, kind in endpoint.fields.items() if kind == "date"]
     count_fields = _counts(endpoint.fields)
+    children = [
+        (child, endpoint.child_table(child), _counts(child.fields), endpoint.child_key(child))
+        for child in endpoint.children
+    ]
     batch = Batch()
     for item in items:
         for flat in _flatten(endpoint, item):
@@ -76,11 +80,10 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
                 batch.dropped += 1
                 continue
             _fit_counts(endpoint.table, row, count_fields, endpoint.primary_key, batch.notes)
-            for child in endpoint.children:
+            for child, table, child_counts, key in children:
                 for child_row in _child_rows(endpoint, child, row):
-                    key = (*endpoint.primary_key, *child.key)
-                    _fit_counts(endpoint.table, child_row, _counts(child.fields), key, batch.notes)
-                    batch.children.setdefault(endpoint.child_table(child), []).append(child_row)
+                    _fit_counts(endpoint.table, child_row, child_counts, key, batch.notes)
+                    batch.children.setdefault(table, []).append(child_row)
             batch.rows.append(row)
     return batch
 

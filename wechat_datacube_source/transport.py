@@ -55,7 +55,8 @@ class CallLimits:
 
 
 class CallCounter:
-    """Requests sent on behalf of one endpoint in one run, retries included."""
+    """Requests counted for one endpoint (sync_log) or a whole run (the max_calls budget),
+    retries included."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
