@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from wechat_datacube_source import ConfigurationError, wechat_datacube, with_file_format
+from wechat_datacube_source import ConfigurationError, wechat_datacube
 from wechat_datacube_source.catalog import BY_TABLE
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
@@ -111,8 +111,6 @@ def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
         return EXIT_CONFIGURATION
     destination: Any = args.destination
     if destination == "duckdb":
-        # DuckDB loads jsonl files several times faster than dlt's default INSERT statements
-        with_file_format(source, "jsonl")
         # absolute: dlt resolves a relative path against the folder of the pipeline's first run
         destination = dlt.destinations.duckdb(str(Path(args.duckdb_file).resolve()))
     pipeline = dlt.pipeline(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dlt.common.destination.client import RunnableLoadJob
+from dlt.normalize.items_normalizers.arrow import ArrowItemsNormalizer
 from dlt.normalize.items_normalizers.jsonl import JsonLItemsNormalizer
 
 SCRIPT = Path(__file__).resolve().parents[1] / "pipelines" / "wechat_datacube_pipeline.py"
@@ -33,7 +34,9 @@ def killing(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 if os.environ["KILL_AT"] == "normalize":
-    JsonLItemsNormalizer.__call__ = killing(JsonLItemsNormalizer.__call__)  # type: ignore[method-assign]
+    # data tables arrive as parquet (arrow items), sync_log and code_labels as jsonl
+    for normalizer in (ArrowItemsNormalizer, JsonLItemsNormalizer):
+        normalizer.__call__ = killing(normalizer.__call__)  # type: ignore[method-assign]
 else:
     RunnableLoadJob.run_managed = killing(RunnableLoadJob.run_managed)  # type: ignore[method-assign]
 sys.argv = [str(SCRIPT), *sys.argv[1:]]

@@ -7,7 +7,15 @@ import dlt
 import pytest
 import time_machine
 
-from tests.helpers import LAST_COMPLETE, days, last_sync_log, query, run, source, table_rows
+from tests.helpers import (
+    LAST_COMPLETE,
+    days,
+    last_sync_log,
+    query,
+    run,
+    snapshot,
+    source,
+)
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.report import EXIT_INCOMPLETE, EXIT_OK, exit_code, run_results
 
@@ -19,11 +27,9 @@ def resource_state(pipeline: dlt.Pipeline, table: str) -> Dict[str, Any]:
     return dict(pipeline.state["sources"]["wechat_datacube"]["resources"].get(table, {}))
 
 
-def all_rows(pipeline: dlt.Pipeline, tables: List[str]) -> Dict[str, List[Any]]:
-    return {
-        table: sorted(map(repr, table_rows(pipeline, table, "* EXCLUDE (_dlt_load_id, _dlt_id)")))
-        for table in tables
-    }
+def all_rows(pipeline: dlt.Pipeline, tables: List[str]) -> Dict[str, List[str]]:
+    rows = snapshot(pipeline)
+    return {table: rows[table] for table in tables}
 
 
 def dates_in(pipeline: dlt.Pipeline, table: str, column: str = "ref_date") -> List[date]:

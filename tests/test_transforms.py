@@ -1,14 +1,17 @@
-"""Row transforms: flattening, date parsing, range filtering, typed errors on odd shapes."""
+"""Row transforms: flattening, date parsing, range filtering, typed errors on odd shapes; and
+fuzzing of the whole path from a response body to the arrow tables handed to dlt."""
 
 from datetime import date
-from typing import Any
+from typing import Any, List
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wechat_datacube_source.arrow_tables import ARROW_TYPES, MISFIT_SUFFIX, to_arrow
 from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
 from wechat_datacube_source.errors import PayloadError
+from wechat_datacube_source.resources import table_columns
 from wechat_datacube_source.transforms import is_delayed, to_rows
 from wechat_datacube_source.transport import body_error
 from wechat_datacube_source.windows import Window
@@ -73,16 +76,6 @@ def test_detail_objects_are_lifted_and_unknown_fields_and_codes_kept() -> None:
     assert code[0]["user_source"] == 987654
 
 
-def test_a_count_beyond_64_bits_is_kept_exactly_as_text() -> None:
-    body = {
-        "list": [{"ref_date": "2026-06-01", "user_source": 0, "new_user": 2**64, "cancel_user": 3}]
-    }
-    batch = to_rows(BY_TABLE["user_summary"], body, WINDOW, "wx1")
-    assert batch.rows[0]["new_user"] is None and batch.rows[0]["new_user__v_text"] == str(2**64)
-    assert batch.rows[0]["cancel_user"] == 3
-    assert batch.notes == [f"new_user={2**64} is beyond 64 bits: kept in new_user__v_text"]
-
-
 @pytest.mark.parametrize(
     ("body", "code"),
     [
@@ -101,7 +94,7 @@ def test_error_codes_are_read_from_both_envelopes_even_as_strings(body: Any, cod
 
 def test_a_key_beyond_64_bits_fails_the_window_instead_of_the_load() -> None:
     body = {"list": [{"ref_date": "2026-06-01", "user_source": 2**70, "new_user": 1}]}
-    with pytest.raises(PayloadError, match=f"`user_source` is {2**70}, beyond a 64-bit key"):
+    with pytest.raises(PayloadError, match=f"`user_source` is {2**70}, not a bigint key"):
         to_rows(BY_TABLE["user_summary"], body, WINDOW, "wx1")
 
 
@@ -188,7 +181,7 @@ def payloads(draw: Any, endpoint: Any) -> Any:
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), endpoint=st.sampled_from(ENDPOINTS))
-def test_no_payload_crashes_the_transform_with_anything_but_a_payload_error(
+def test_no_payload_fails_but_its_window_and_every_value_lands_typed_or_kept_as_text(
     data: Any, endpoint: Any
 ) -> None:
     body = data.draw(payloads(endpoint))
@@ -196,12 +189,27 @@ def test_no_payload_crashes_the_transform_with_anything_but_a_payload_error(
         batch = to_rows(endpoint, body, WINDOW, "wx1")
     except PayloadError:
         return
-    for row in batch.rows:
-        assert row["app_id"] == "wx1" and row[endpoint.date_field] == DAY
-        assert all(row.get(name) is not None for name in endpoint.primary_key)
-        for name, kind in endpoint.fields.items():
-            if kind == "bigint" and isinstance(row.get(name), int):
-                assert -(2**63) <= row[name] < 2**63
-    for table, rows in batch.children.items():
-        assert table.startswith(f"{endpoint.table}__")
+    hints = table_columns(endpoint)
+    assert set(batch.children) <= set(hints)
+    for table, rows in {endpoint.table: batch.rows, **batch.children}.items():
         assert all(r["app_id"] == "wx1" and r[endpoint.date_field] == DAY for r in rows)
+        if not rows:
+            continue
+        notes: List[str] = []
+        arrow = to_arrow(rows, hints[table], notes, table)
+        columns = arrow.to_pydict()
+        for name, hint in hints[table].items():
+            if name not in columns:
+                assert all(row.get(name) is None for row in rows), name
+                continue
+            # exactly the declared type, so dlt and the destination have nothing to coerce
+            assert arrow.schema.field(name).type == ARROW_TYPES[hint["data_type"]][0], name
+            if not hint.get("nullable", True):
+                assert None not in columns[name], name
+        for index, row in enumerate(rows):
+            for name, value in row.items():
+                kept = columns.get(name, [None] * len(rows))[index]
+                misfit = columns.get(name + MISFIT_SUFFIX, [None] * len(rows))[index]
+                # nothing is lost: a value lands in its column, or as text beside it
+                assert (value is None) == (kept is None and misfit is None), (name, value)
+        assert bool(notes) == any(name.endswith(MISFIT_SUFFIX) for name in columns)

@@ -15,10 +15,8 @@ from datetime import date
 from typing import Iterator, Optional, Sequence, Union
 
 import dlt
-from dlt.common.destination import TLoaderFileFormat
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
-from dlt.extract.source import DltSource
 
 from .catalog import ENDPOINTS, Endpoint
 from .client import WeChatClient
@@ -36,10 +34,9 @@ from .resources import (
     CODE_LABEL_COLUMNS,
     SYNC_LOG_COLUMNS,
     AccountRun,
-    child_columns,
     code_labels,
-    endpoint_columns,
     endpoint_rows,
+    table_columns,
 )
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
@@ -56,7 +53,6 @@ from .windows import first_label
 
 __all__ = [
     "wechat_datacube",
-    "with_file_format",
     "ENDPOINTS",
     "ConfigurationError",
     "PayloadError",
@@ -193,11 +189,13 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         merge_key=(),
         create_table_variant=True,
     )
+    columns = table_columns(endpoint)
     for child in endpoint.children:
+        table = endpoint.child_table(child)
         resource.apply_hints(
-            table_name=endpoint.child_table(child),
+            table_name=table,
             write_disposition="merge",
-            columns=child_columns(endpoint, child),
+            columns=columns[table],
             primary_key=("app_id", *endpoint.child_key(child)),
             merge_key=("app_id", endpoint.date_field),
             create_table_variant=True,
@@ -205,22 +203,6 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
     resource.apply_hints(
         primary_key=("app_id", *endpoint.primary_key),
         merge_key=("app_id", endpoint.date_field),
-        columns=endpoint_columns(endpoint),
+        columns=columns[endpoint.table],
     )
     return resource
-
-
-def with_file_format(source: DltSource, file_format: TLoaderFileFormat) -> DltSource:
-    """Load every table of `source` from `file_format` files (e.g. "jsonl" for DuckDB).
-
-    `pipeline.run(..., loader_file_format=...)` reaches only each resource's own table, not
-    the child tables and `sync_log` the endpoint resources also write.
-    """
-    for resource in source.resources.values():
-        resource.apply_hints(file_format=file_format)
-    for endpoint in ENDPOINTS:
-        for table in endpoint.variant_tables:
-            source.resources[endpoint.table].apply_hints(
-                table_name=table, file_format=file_format, create_table_variant=True
-            )
-    return source

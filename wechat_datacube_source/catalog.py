@@ -20,7 +20,6 @@ from .settings import (
     DEFAULT_REFRESH_DAYS,
     PUBLISHED_CONTENT_EARLIEST,
     PUBLISHER_EARLIEST,
-    SYNC_LOG_TABLE,
 )
 
 ColumnType = Literal["bigint", "double", "text", "date"]
@@ -109,11 +108,6 @@ class Endpoint:
     def child_key(self, child: Child) -> Tuple[str, ...]:
         """A child row's natural key, without `app_id`: its parent's key, then its own."""
         return (*self.primary_key, *child.key)
-
-    @property
-    def variant_tables(self) -> Tuple[str, ...]:
-        """The tables this endpoint's resource writes besides its own: sync_log, children."""
-        return (SYNC_LOG_TABLE, *(self.child_table(child) for child in self.children))
 
 
 def _counts(*names: str) -> Dict[str, ColumnType]:

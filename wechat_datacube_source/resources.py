@@ -11,6 +11,11 @@ Rules that make an unattended run trustworthy (DESIGN.md, "Behaviour"):
 * each run re-fetches the endpoint's refresh window before the watermark;
 * a bounded backfill (`end_date`, or an incremental with `end_value`) leaves state untouched.
 
+Rows are yielded as arrow tables of up to `ARROW_BATCH_ROWS` rows, not per window: dlt works
+out a table's schema once per arrow item, which per window cost more than the fetch itself.
+Everything is yielded before the `sync_log` row and the state update, so batching changes no
+rule above.
+
 The resource never raises for an API fault: a raise would make dlt drop every row of the run.
 Instead each endpoint writes one `sync_log` row that says what happened.
 """
@@ -27,7 +32,8 @@ import dlt
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import incremental as Incremental
 
-from .catalog import Child, ColumnType, Endpoint
+from .arrow_tables import Row, to_arrow
+from .catalog import ColumnType, Endpoint
 from .client import WeChatClient
 from .errors import (
     CallBudgetExhausted,
@@ -38,7 +44,7 @@ from .errors import (
     error_code,
 )
 from .labels import label_rows
-from .settings import SYNC_LOG_TABLE
+from .settings import ARROW_BATCH_ROWS, SYNC_LOG_TABLE
 from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
 from .windows import Window, halve, plan_windows
@@ -83,8 +89,9 @@ class AccountRun:
 
     @property
     def lookahead(self) -> int:
-        """Windows of one endpoint requested before the oldest one is committed."""
-        return self.client.transport.limits.max_concurrent_requests
+        """Windows of one endpoint queued before the oldest one is committed: twice the pool,
+        so its threads still have work while the oldest window is turned into rows."""
+        return 2 * self.client.transport.limits.max_concurrent_requests
 
 
 def new_run_id() -> str:
@@ -133,6 +140,7 @@ class SyncLog:
     status: str = "ok"
     errcode: Optional[int] = None
     notes: List[str] = field(default_factory=list)
+    """What the run had to say about the data; becomes the `message` column."""
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def committed(self, window: Window, rows: int, ready_through: date) -> None:
@@ -189,6 +197,7 @@ def endpoint_rows(
     plan = plan_range(endpoint, run, cursor, state)
     log = SyncLog(run, endpoint, plan)
     counter = CallCounter()
+    tables = TableBuffer(endpoint, log.notes)
     planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
     # windows are fetched ahead in the account's pool and committed strictly in date order
     inflight: Deque[Tuple[Window, Future[Batch]]] = deque()
@@ -219,7 +228,6 @@ def endpoint_rows(
                 later.cancel()  # nothing after the stop may be committed
             break
         log.dropped += batch.dropped
-        log.notes.extend(batch.notes)
         rows = batch.rows
         ready_through = window.covers_through
         if ready_through >= run.last_complete_day and not any(
@@ -228,12 +236,11 @@ def endpoint_rows(
             # WeChat answers an unfinished last day with an empty list: keep it for next run
             ready_through = window.newest_label - timedelta(days=1)
             log.not_ready(window.newest_label)
-        if rows:
-            yield rows
+        yield from tables.add(endpoint.table, rows)
         for table, child_rows in batch.children.items():
-            # routed to the child table variants the source declares on the resource
-            yield dlt.mark.with_table_name(child_rows, table)
+            yield from tables.add(table, child_rows)
         log.committed(window, len(rows), ready_through)
+    yield from tables.drain()
     outcome = log.row(counter.calls)
     logger.info(
         "%s: %s, %d calls, %d rows, %s",
@@ -251,6 +258,38 @@ def endpoint_rows(
             state[STATE_KEY] = log.fetched_to.isoformat()
 
 
+class TableBuffer:
+    """The rows of the tables one endpoint writes, handed to dlt as arrow tables."""
+
+    def __init__(self, endpoint: Endpoint, notes: List[str]) -> None:
+        self.endpoint = endpoint
+        self.notes = notes
+        self.hints = table_columns(endpoint)
+        self.pending: Dict[str, List[Row]] = {}
+
+    def add(self, table: str, rows: List[Row]) -> Iterator[Any]:
+        """Adds `rows`; yields the table's arrow batch once it is full."""
+        pending = self.pending.setdefault(table, [])
+        pending.extend(rows)
+        if len(pending) >= ARROW_BATCH_ROWS:
+            yield self._flush(table)
+
+    def drain(self) -> Iterator[Any]:
+        for table, rows in self.pending.items():
+            if rows:
+                yield self._flush(table)
+
+    def _flush(self, table: str) -> Any:
+        rows, self.pending[table] = self.pending[table], []
+        # the stored schema knows the columns earlier runs added (fields the catalog lacks)
+        stored = dlt.current.source_schema().tables.get(table, {}).get("columns", {})
+        data = to_arrow(rows, {**stored, **self.hints[table]}, self.notes, table)
+        if table == self.endpoint.table:
+            return data
+        # routed to the child table variants the source declares on the resource
+        return dlt.mark.with_table_name(data, table)
+
+
 def _fetch_window(
     run: AccountRun, endpoint: Endpoint, window: Window, counter: CallCounter
 ) -> Batch:
@@ -261,14 +300,22 @@ def _fetch_window(
     return to_rows(endpoint, body, window, run.app_id)
 
 
-def endpoint_columns(endpoint: Endpoint) -> TTableSchemaColumns:
-    """Column hints: `app_id` and the key first (dlt orders compound keys by column order)."""
-    return _columns(endpoint.primary_key, endpoint.fields)
+def table_columns(endpoint: Endpoint) -> Dict[str, TTableSchemaColumns]:
+    """Column hints of the endpoint's table and of its child tables, by table name.
 
-
-def child_columns(endpoint: Endpoint, child: Child) -> TTableSchemaColumns:
-    parent = {name: endpoint.fields[name] for name in endpoint.parent_fields}
-    return _columns(endpoint.child_key(child), {**parent, **child.fields})
+    `app_id` and the key come first: dlt orders compound keys by column order. The date
+    merged on is never null either (the transforms refuse such a row), and dlt makes it
+    non-null as a merge key.
+    """
+    columns = {endpoint.table: _columns(endpoint.primary_key, endpoint.fields)}
+    for child in endpoint.children:
+        parent = {name: endpoint.fields[name] for name in endpoint.parent_fields}
+        columns[endpoint.child_table(child)] = _columns(
+            endpoint.child_key(child), {**parent, **child.fields}
+        )
+    for hints in columns.values():
+        hints[endpoint.date_field]["nullable"] = False
+    return columns
 
 
 def _columns(key: Sequence[str], fields: Mapping[str, ColumnType]) -> TTableSchemaColumns:

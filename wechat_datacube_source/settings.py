@@ -46,6 +46,10 @@ DEFAULT_REQUEST_TIMEOUT_SECONDS: Final = 30.0
 # requests of one account in flight at once, across all its endpoints (token fetches included)
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 8
 
+# rows per arrow table handed to dlt (per table of an endpoint): big enough that dlt's
+# per-item schema work is noise, small enough to keep memory flat on a 10-year backfill
+ARROW_BATCH_ROWS: Final = 5000
+
 # publisher/stat pages hold at most 90 rows ("page_size 最大 90").
 PUBLISHER_PAGE_SIZE: Final = 90
 

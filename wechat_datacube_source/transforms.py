@@ -4,18 +4,18 @@ Rows keep WeChat's field names and values; the source only flattens (`detail` ob
 `details`/`detail_list` exploded to one row per stat_date), parses dates, adds `app_id` and
 drops rows dated outside the requested window (WeChat has been seen returning rows years old
 for a one-day query). Unknown fields pass through and become columns; unknown codes are kept.
+Values are typed later, per table (`arrow_tables`); only keys are checked here, because a
+row whose key cannot be stored must fail its window rather than the load.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Dict, Iterator, List, Mapping, Sequence
 
-from .catalog import Child, Endpoint
+from .arrow_tables import ARROW_TYPES, Misfit, Row
+from .catalog import Child, ColumnType, Endpoint
 from .errors import PayloadError
 from .windows import Window
-
-Row = Dict[str, Any]
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass
@@ -27,7 +27,6 @@ class Batch:
     """Rows of the endpoint's child tables, by table name."""
     dropped: int = 0
     """Rows dated outside the requested window."""
-    notes: List[str] = field(default_factory=list)
 
 
 def is_delayed(body: Mapping[str, Any]) -> bool:
@@ -57,11 +56,7 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
         )
     shared = {name: body[name] for name in endpoint.response_fields if name in body}
     date_fields = [name for name, kind in endpoint.fields.items() if kind == "date"]
-    count_fields = _counts(endpoint.fields)
-    children = [
-        (child, endpoint.child_table(child), _counts(child.fields), endpoint.child_key(child))
-        for child in endpoint.children
-    ]
+    children = [(child, endpoint.child_table(child)) for child in endpoint.children]
     batch = Batch()
     for item in items:
         for flat in _flatten(endpoint, item):
@@ -69,21 +64,15 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
             for name in date_fields:
                 if row.get(name) is not None:
                     row[name] = parse_date(row[name], endpoint.table, name)
-            missing = [name for name in endpoint.primary_key if row.get(name) is None]
-            if missing:
-                # a null key would fail the whole load at the destination: fail this window only
-                raise PayloadError(endpoint.table, f"a row has no {', '.join(missing)}")
+            _check_key(endpoint.table, "a row", row, endpoint.primary_key, endpoint.fields)
             label = row.get(endpoint.date_field)
             if not isinstance(label, date):
                 raise PayloadError(endpoint.table, f"a row has no `{endpoint.date_field}`")
             if not window.begin <= label <= window.end:
                 batch.dropped += 1
                 continue
-            _fit_counts(endpoint.table, row, count_fields, endpoint.primary_key, batch.notes)
-            for child, table, child_counts, key in children:
-                for child_row in _child_rows(endpoint, child, row):
-                    _fit_counts(endpoint.table, child_row, child_counts, key, batch.notes)
-                    batch.children.setdefault(table, []).append(child_row)
+            for child, table in children:
+                batch.children.setdefault(table, []).extend(_child_rows(endpoint, child, row))
             batch.rows.append(row)
     return batch
 
@@ -119,24 +108,25 @@ def _flatten(endpoint: Endpoint, item: Any) -> Iterator[Row]:
         yield {**row, **child}
 
 
-def _counts(fields: Mapping[str, str]) -> List[str]:
-    return [name for name, kind in fields.items() if kind == "bigint"]
-
-
-def _fit_counts(
-    table: str, row: Row, names: List[str], key: Sequence[str], notes: List[str]
+def _check_key(
+    table: str,
+    what: str,
+    row: Mapping[str, Any],
+    key: Sequence[str],
+    types: Mapping[str, ColumnType],
 ) -> None:
-    """A count a 64-bit column cannot hold would fail the whole load: keep it exactly, as
-    text, in the column where dlt puts values of another type. A key cannot be moved aside,
-    so such a key fails the window instead."""
-    for name in names:
-        value = row.get(name)
-        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
-            if name in key:
-                raise PayloadError(table, f"`{name}` is {value}, beyond a 64-bit key")
-            row[name] = None
-            row[f"{name}__v_text"] = str(value)
-            notes.append(f"{name}={value} is beyond 64 bits: kept in {name}__v_text")
+    """A null key, or an integer key no 64-bit column holds, would fail the whole load at the
+    destination: it fails this window instead."""
+    missing = [name for name in key if row.get(name) is None]
+    if missing:
+        raise PayloadError(table, f"{what} has no {', '.join(missing)}")
+    for name in key:
+        try:
+            ARROW_TYPES[types[name]][1](row[name])
+        except Misfit:
+            raise PayloadError(
+                table, f"`{name}` is {row[name]!r}, not a {types[name]} key"
+            ) from None
 
 
 def _child_rows(endpoint: Endpoint, child: Child, row: Row) -> List[Row]:
@@ -154,10 +144,8 @@ def _child_rows(endpoint: Endpoint, child: Child, row: Row) -> List[Row]:
                 endpoint.table,
                 f"a `{child.list_field}` element is {type(element).__name__}, not an object",
             )
-        missing = [name for name in child.key if element.get(name) is None]
-        if missing:
-            raise PayloadError(
-                endpoint.table, f"a `{child.list_field}` element has no {', '.join(missing)}"
-            )
+        _check_key(
+            endpoint.table, f"a `{child.list_field}` element", element, child.key, child.fields
+        )
         rows.append({**element, **parent})
     return rows
