@@ -7,6 +7,11 @@
 Prints a table and writes benchmarks/results.json. It measures, it does not assert: the
 README reports whatever it printed, targets met or not.
 
+The emulator runs in its own process (`python -m wechat_datacube_source.emulator`), so the
+time and memory measured are the connector's, not the emulator's; calls are counted from
+the emulator's request log. Peak RSS is this process's high-water mark, reset before each
+part (Linux `clear_refs`), so each figure is that part's own.
+
 Parts:
 1. a backfill of every default endpoint at the given latency: wall time, calls, rows, peak
    RSS, the lower bound (calls x latency / in-flight limit) and the ratio of calls to the
@@ -27,20 +32,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 import dlt  # noqa: E402
 import duckdb  # noqa: E402
+import requests  # noqa: E402
 
-from wechat_datacube_source import wechat_datacube, with_file_format  # noqa: E402
+from wechat_datacube_source import wechat_datacube  # noqa: E402
 from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES  # noqa: E402
 from wechat_datacube_source.clock import last_complete_day  # noqa: E402
-from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator  # noqa: E402
+from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET  # noqa: E402
 from wechat_datacube_source.settings import DEFAULT_MAX_CONCURRENT_REQUESTS  # noqa: E402
 from wechat_datacube_source.windows import plan_windows  # noqa: E402
 
@@ -84,9 +91,66 @@ class Result:
         return self.rows / self.wall_s if self.wall_s else 0.0
 
 
+class EmulatorProcess:
+    """The emulator in a child process, on a free loopback port."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency_seconds = latency
+        command = [sys.executable, "-m", "wechat_datacube_source.emulator", "--port", "0"]
+        self.process = subprocess.Popen(
+            [*command, "--latency", str(latency)], stdout=subprocess.PIPE, text=True
+        )
+        assert self.process.stdout is not None
+        # its first line: "WeChat API emulator on http://127.0.0.1:PORT"
+        self.base_url = self.process.stdout.readline().split()[-1]
+        self.session = requests.Session()
+        # the emulator computes the follower history on first use: not part of any run
+        day = str(last_complete_day())
+        self.session.post(
+            f"{self.base_url}/datacube/getusercumulate",
+            params={"access_token": self.token()},
+            json={"begin_date": day, "end_date": day},
+        ).raise_for_status()
+
+    def token(self) -> str:
+        reply = self.session.post(
+            f"{self.base_url}/cgi-bin/stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": DEMO_APP_ID,
+                "secret": DEMO_APP_SECRET,
+            },
+        ).json()
+        return str(reply["access_token"])
+
+    def calls(self) -> int:
+        """Requests served so far, token fetches included."""
+        return len(self.session.get(f"{self.base_url}/__emulator__/requests").json())
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+@contextmanager
+def emulator(latency: float) -> Iterator[EmulatorProcess]:
+    api = EmulatorProcess(latency)
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def reset_peak_rss() -> None:
+    """Start a new high-water mark (Linux: writing 5 to clear_refs resets VmHWM)."""
+    # not Linux, or not allowed: the peak is then the process's so far
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mb() -> float:
-    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and
-    exec, so a child would report its parent's peak."""
+    """This process's peak RSS since the last reset. VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss over fork and exec, and cannot reset it."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -99,7 +163,12 @@ def minimum_calls(tables: Sequence[str], start: date, end: date) -> int:
 
 
 def connector(
-    api: Emulator, tables: Sequence[str], start: date, folder: Path, name: str, runs: int = 1
+    api: EmulatorProcess,
+    tables: Sequence[str],
+    start: date,
+    folder: Path,
+    name: str,
+    runs: int = 1,
 ) -> List[Result]:
     """A first run from `start` (the backfill), then `runs - 1` daily runs."""
     pipeline = dlt.pipeline(
@@ -110,7 +179,8 @@ def connector(
     )
     results = []
     for run in range(runs):
-        before = len(api.requests)
+        reset_peak_rss()
+        before = api.calls()
         source = wechat_datacube(
             app_id=DEMO_APP_ID,
             app_secret=DEMO_APP_SECRET,
@@ -119,9 +189,9 @@ def connector(
             resources=list(tables),
         )
         began = time.perf_counter()
-        info = pipeline.run(with_file_format(source, "jsonl"))
+        info = pipeline.run(source)
         wall = time.perf_counter() - began
-        calls = len(api.requests) - before
+        calls = api.calls() - before
         with pipeline.sql_client() as client:
             ids = ", ".join(f"'{i}'" for i in info.loads_ids)
             rows = client.execute_sql(
@@ -144,15 +214,15 @@ def connector(
     return results
 
 
-def wechatpy_loop(api: Emulator, tables: Sequence[str], start: date, folder: Path) -> Result:
+def wechatpy_loop(api: EmulatorProcess, tables: Sequence[str], start: date, folder: Path) -> Result:
     """What users do today: one wechatpy call per window, rows inserted into DuckDB."""
     from wechatpy import WeChatClient
 
-    token, _, _ = api.tokens.stable(DEMO_APP_ID, force_refresh=False)
-    client = WeChatClient(DEMO_APP_ID, DEMO_APP_SECRET, access_token=token)
+    reset_peak_rss()
+    client = WeChatClient(DEMO_APP_ID, DEMO_APP_SECRET, access_token=api.token())
     client.datacube.API_BASE_URL = f"{api.base_url}/datacube/"
     db = duckdb.connect(str(folder / "wechatpy.duckdb"))
-    before, rows = len(api.requests), 0
+    before, rows = api.calls(), 0
     began = time.perf_counter()
     for table in tables:
         db.execute(f"CREATE TABLE IF NOT EXISTS {table} (app_id VARCHAR, row JSON)")
@@ -173,7 +243,7 @@ def wechatpy_loop(api: Emulator, tables: Sequence[str], start: date, folder: Pat
         days,
         api.latency_seconds,
         wall,
-        len(api.requests) - before,
+        api.calls() - before,
         rows,
         peak_rss_mb(),
     )
@@ -181,7 +251,7 @@ def wechatpy_loop(api: Emulator, tables: Sequence[str], start: date, folder: Pat
 
 def scaling_child(days: int, folder: str) -> Dict[str, Any]:
     """One zero-latency backfill of `days` days of every default endpoint (a child process)."""
-    with Emulator() as api:
+    with emulator(0.0) as api:
         start = last_complete_day() - timedelta(days=days - 1)
         [result] = connector(api, DEFAULT_TABLES, start, Path(folder), f"scale{days}")
     return asdict(result)
@@ -231,8 +301,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     results: List[Result] = []
     start = last_complete_day() - timedelta(days=args.days - 1)
-    with tempfile.TemporaryDirectory() as folder, Emulator(latency_seconds=args.latency) as api:
-        api.model(DEMO_APP_ID).cumulate(last_complete_day())  # the emulator's one-off warm-up
+    with tempfile.TemporaryDirectory() as folder, emulator(args.latency) as api:
         results += connector(api, DEFAULT_TABLES, start, Path(folder), "connector", runs=2)
         if not args.skip_wechatpy:
             legacy = list(WECHATPY_METHODS)

@@ -203,7 +203,7 @@ def test_no_payload_fails_but_its_window_and_every_value_lands_typed_or_kept_as_
                 assert all(row.get(name) is None for row in rows), name
                 continue
             # exactly the declared type, so dlt and the destination have nothing to coerce
-            assert arrow.schema.field(name).type == ARROW_TYPES[hint["data_type"]][0], name
+            assert arrow.schema.field(name).type == ARROW_TYPES[hint["data_type"]].arrow_type, name
             if not hint.get("nullable", True):
                 assert None not in columns[name], name
         for index, row in enumerate(rows):

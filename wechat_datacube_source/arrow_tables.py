@@ -16,7 +16,8 @@ mixed types, objects and lists become JSON text.
 import json
 import math
 from datetime import date
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from itertools import chain
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
 
 import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
@@ -47,12 +48,15 @@ def _bigint(value: Any) -> int:
 
 
 def _double(value: Any) -> float:
-    if type(value) is float or _is_bigint(value):
-        return float(value)
     if type(value) is str:
         try:
-            number = float(value)
+            value = float(value)
         except ValueError:
+            raise Misfit from None
+    if type(value) in (int, float):
+        try:
+            number = float(value)
+        except OverflowError:
             raise Misfit from None
         if math.isfinite(number):
             return number
@@ -81,14 +85,22 @@ def as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
+class Kind(NamedTuple):
+    arrow_type: pa.DataType
+    exact: FrozenSet[type]
+    """Python types pyarrow converts as they are; a column of only these skips `fit`."""
+    fit: Callable[[Any], Any]
+    """The value in the column's type, or `Misfit`."""
+
+
 # the column types this source writes (catalog.ColumnType), and bool, which a column nobody
 # declared may get; a column of any other type is treated as undeclared
-ARROW_TYPES: Dict[str, Tuple[pa.DataType, Callable[[Any], Any]]] = {
-    "bigint": (pa.int64(), _bigint),
-    "double": (pa.float64(), _double),
-    "text": (pa.string(), as_text),
-    "date": (pa.date32(), _date),
-    "bool": (pa.bool_(), _bool),
+ARROW_TYPES: Dict[str, Kind] = {
+    "bigint": Kind(pa.int64(), frozenset({int}), _bigint),
+    "double": Kind(pa.float64(), frozenset({int, float}), _double),
+    "text": Kind(pa.string(), frozenset({str}), as_text),
+    "date": Kind(pa.date32(), frozenset({date}), _date),
+    "bool": Kind(pa.bool_(), frozenset({bool}), _bool),
 }
 
 
@@ -99,9 +111,7 @@ def to_arrow(
 
     A note is appended to `notes` for each column some of whose values did not fit.
     """
-    present: Dict[str, None] = {}
-    for row in rows:
-        present.update(dict.fromkeys(row))
+    present = dict.fromkeys(chain.from_iterable(rows))
     # known columns in their declared order: dlt orders a compound key by column order
     names = [name for name in columns if name in present]
     names += [name for name in present if name not in columns]
@@ -115,8 +125,8 @@ def to_arrow(
             data_type = _shared_type(values)
             if data_type is None:
                 continue  # only nulls: dlt would not create the column either
-        arrow_type, fit = ARROW_TYPES[data_type]
-        fitted, misfits = _fit(values, fit)
+        kind = ARROW_TYPES[data_type]
+        array, misfits = _array(values, kind)
         if misfits:
             fields.append(pa.field(name + MISFIT_SUFFIX, pa.string()))
             arrays.append(pa.array(misfits, pa.string()))
@@ -126,23 +136,30 @@ def to_arrow(
             )
         # declared non-null in arrow too, or dlt warns that the hints differ; the transforms
         # refuse a row whose key or date is missing
-        fields.append(pa.field(name, arrow_type, nullable=column.get("nullable", True)))
-        arrays.append(pa.array(fitted, arrow_type))
+        fields.append(pa.field(name, kind.arrow_type, nullable=column.get("nullable", True)))
+        arrays.append(array)
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _fit(values: List[Any], fit: Callable[[Any], Any]) -> Tuple[List[Any], List[Optional[str]]]:
-    """The values in the column's type, and the text of those that do not fit (or [])."""
+def _array(values: List[Any], kind: Kind) -> Tuple[pa.Array, List[Optional[str]]]:
+    """The values as an array of the column's type, and the text of those that do not fit
+    (or [] if all do)."""
+    if {type(value) for value in values} - {type(None)} <= kind.exact:
+        try:
+            return pa.array(values, kind.arrow_type), []
+        except (pa.ArrowInvalid, OverflowError):
+            pass  # an integer beyond 64 bits: sorted out one value at a time below
     fitted: List[Any] = []
     misfits: List[Optional[str]] = []
     for value in values:
         try:
-            fitted.append(None if value is None else fit(value))
+            fitted.append(None if value is None else kind.fit(value))
             misfits.append(None)
         except Misfit:
             fitted.append(None)
             misfits.append(as_text(value))
-    return fitted, misfits if any(misfit is not None for misfit in misfits) else []
+    array = pa.array(fitted, kind.arrow_type)
+    return array, misfits if any(misfit is not None for misfit in misfits) else []
 
 
 def _shared_type(values: Sequence[Any]) -> Optional[str]:

@@ -122,7 +122,7 @@ def _check_key(
         raise PayloadError(table, f"{what} has no {', '.join(missing)}")
     for name in key:
         try:
-            ARROW_TYPES[types[name]][1](row[name])
+            ARROW_TYPES[types[name]].fit(row[name])
         except Misfit:
             raise PayloadError(
                 table, f"`{name}` is {row[name]!r}, not a {types[name]} key"
