@@ -67,7 +67,7 @@ def assert_lands_exactly(pipeline: Any, endpoint: Endpoint, payload: Mapping[str
                 mine = [
                     c
                     for c in children
-                    if all(c[k] == row[k] for k in ("app_id", *endpoint.parent_fields))
+                    if all(c[k] == row[k] for k in ("app_id", *endpoint.primary_key))
                 ]
                 assert sorted(({k: c[k] for k in value[0]} for c in mine), key=repr) == sorted(
                     value, key=repr

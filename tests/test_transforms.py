@@ -212,4 +212,8 @@ def test_no_payload_fails_but_its_window_and_every_value_lands_typed_or_kept_as_
                 misfit = columns.get(name + MISFIT_SUFFIX, [None] * len(rows))[index]
                 # nothing is lost: a value lands in its column, or as text beside it
                 assert (value is None) == (kept is None and misfit is None), (name, value)
+                hint = hints[table].get(name)
+                if hint and kept is not None:
+                    # one meaning of "fits", whichever way pyarrow was asked to convert
+                    assert repr(kept) == repr(ARROW_TYPES[hint["data_type"]].fit(value)), name
         assert bool(notes) == any(name.endswith(MISFIT_SUFFIX) for name in columns)

@@ -42,6 +42,8 @@ def _bigint(value: Any) -> int:
             value = int(value)
         except ValueError:
             raise Misfit from None
+    if type(value) is float and value.is_integer():
+        value = int(value)  # as pyarrow converts it
     if not _is_bigint(value):
         raise Misfit
     return int(value)
@@ -53,7 +55,7 @@ def _double(value: Any) -> float:
             value = float(value)
         except ValueError:
             raise Misfit from None
-    if type(value) in (int, float):
+    if type(value) in (int, float, bool):  # a bool as pyarrow converts it
         try:
             number = float(value)
         except OverflowError:
@@ -81,14 +83,18 @@ def _bool(value: Any) -> bool:
 
 
 def as_text(value: Any) -> str:
-    """A value's exact text: strings as they are, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    """A value's exact text: strings as they are, dates in ISO form, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class Kind(NamedTuple):
     arrow_type: pa.DataType
     exact: FrozenSet[type]
-    """Python types pyarrow converts as they are; a column of only these skips `fit`."""
+    """Python types pyarrow converts exactly as `fit` would; a column of only these skips it."""
     fit: Callable[[Any], Any]
     """The value in the column's type, or `Misfit`."""
 
@@ -115,30 +121,53 @@ def to_arrow(
     # known columns in their declared order: dlt orders a compound key by column order
     names = [name for name in columns if name in present]
     names += [name for name in present if name not in columns]
-    fields: List[pa.Field] = []
-    arrays: List[pa.Array] = []
+    types: Dict[str, str] = {}
     for name in names:
-        values = [row.get(name) for row in rows]
-        column = columns.get(name, {})
-        data_type: Optional[str] = column.get("data_type")
+        data_type: Optional[str] = columns.get(name, {}).get("data_type")
         if data_type not in ARROW_TYPES:
-            data_type = _shared_type(values)
+            data_type = _shared_type([row.get(name) for row in rows])
             if data_type is None:
                 continue  # only nulls: dlt would not create the column either
+        types[name] = data_type
+    # declared non-null in arrow too, or dlt warns that the hints differ; the transforms
+    # refuse a row whose key or date is missing
+    fields = {
+        name: pa.field(
+            name, ARROW_TYPES[data_type].arrow_type, columns.get(name, {}).get("nullable", True)
+        )
+        for name, data_type in types.items()
+    }
+    try:
+        # what pyarrow makes of the rows by itself, in one pass; a column it typed exactly as
+        # declared is taken as it is (pyarrow's own conversion to a declared type is not:
+        # it truncates 0.5 to 0 in an integer column)
+        inferred: Optional[pa.StructArray] = pa.array(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        inferred = None  # mixed types, or an integer beyond 64 bits
+    schema: List[pa.Field] = []
+    arrays: List[pa.Array] = []
+    for name, data_type in types.items():
         kind = ARROW_TYPES[data_type]
-        array, misfits = _array(values, kind)
+        misfits: List[Optional[str]] = []
+        if inferred is not None and _inferred_type(inferred, name) == kind.arrow_type:
+            array = inferred.field(name)
+        else:
+            array, misfits = _array([row.get(name) for row in rows], kind)
         if misfits:
-            fields.append(pa.field(name + MISFIT_SUFFIX, pa.string()))
+            schema.append(pa.field(name + MISFIT_SUFFIX, pa.string()))
             arrays.append(pa.array(misfits, pa.string()))
             example = next(misfit for misfit in misfits if misfit is not None)
             notes.append(
                 f"{table}.{name}: {example} is not {data_type}, kept in {name}{MISFIT_SUFFIX}"
             )
-        # declared non-null in arrow too, or dlt warns that the hints differ; the transforms
-        # refuse a row whose key or date is missing
-        fields.append(pa.field(name, kind.arrow_type, nullable=column.get("nullable", True)))
+        schema.append(fields[name])
         arrays.append(array)
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(schema))
+
+
+def _inferred_type(inferred: pa.StructArray, name: str) -> Optional[pa.DataType]:
+    index = inferred.type.get_field_index(name)
+    return inferred.type.field(index).type if index >= 0 else None
 
 
 def _array(values: List[Any], kind: Kind) -> Tuple[pa.Array, List[Optional[str]]]:

@@ -105,11 +105,6 @@ class Endpoint:
     def path(self) -> str:
         return "/publisher/stat" if self.is_publisher else f"/datacube/{self.api_name}"
 
-    @property
-    def parent_fields(self) -> Tuple[str, ...]:
-        """The fields a child row carries from its parent: the key and the date merged on."""
-        return tuple(dict.fromkeys((*self.primary_key, self.date_field)))
-
     def child_table(self, child: Child) -> str:
         return f"{self.table}__{child.list_field}"
 

@@ -211,6 +211,11 @@ def endpoint_rows(
         ahead = run.lookahead if log.fetched_to is not None else 1
         while planned and len(inflight) < ahead:
             inflight.append(fetch(planned.popleft()))
+        if not inflight[0][1].done():
+            # dlt's cooperative idiom: on None it moves on to the other endpoints' generators,
+            # which keeps every endpoint's windows in the pool at once
+            yield None
+            continue
         window, future = inflight.popleft()
         try:
             batch = future.result()
@@ -309,7 +314,7 @@ def table_columns(endpoint: Endpoint) -> Dict[str, TTableSchemaColumns]:
     """
     columns = {endpoint.table: _columns(endpoint.primary_key, endpoint.fields)}
     for child in endpoint.children:
-        parent = {name: endpoint.fields[name] for name in endpoint.parent_fields}
+        parent = {name: endpoint.fields[name] for name in endpoint.primary_key}
         columns[endpoint.child_table(child)] = _columns(
             endpoint.child_key(child), {**parent, **child.fields}
         )

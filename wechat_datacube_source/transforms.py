@@ -136,7 +136,7 @@ def _child_rows(endpoint: Endpoint, child: Child, row: Row) -> List[Row]:
         raise PayloadError(
             endpoint.table, f"`{child.list_field}` is {type(elements).__name__}, not a list"
         )
-    parent = {"app_id": row["app_id"], **{name: row.get(name) for name in endpoint.parent_fields}}
+    parent = {"app_id": row["app_id"], **{name: row[name] for name in endpoint.primary_key}}
     rows = []
     for element in elements:
         if not isinstance(element, Mapping):

@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 from ..catalog import BY_API_NAME, Endpoint
 from ..clock import beijing_now, last_complete_day
 from ..settings import PUBLISHER_PAGE_SIZE
@@ -77,13 +79,22 @@ class _Reply:
         declared_length: Optional[int] = None,
         content_type: str = "application/json; charset=utf-8",
     ) -> None:
-        self.raw = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode()
+        self.raw = raw if raw is not None else _encode(body)
         self.status = status
         self.headers = headers or {}
         self.drop = drop
         self.errcode = errcode
         self.declared_length = declared_length
         self.content_type = content_type
+
+
+def _encode(body: Any) -> bytes:
+    """orjson is ten times faster, which keeps the emulator's CPU out of benchmark figures;
+    it refuses integers beyond 64 bits (the `bigint` mutation), which json writes exactly."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False).encode()
 
 
 def _rid() -> str:
