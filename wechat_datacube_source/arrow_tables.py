@@ -157,6 +157,7 @@ def to_arrow(
             schema.append(pa.field(name + MISFIT_SUFFIX, pa.string()))
             arrays.append(pa.array(misfits, pa.string()))
             example = next(misfit for misfit in misfits if misfit is not None)
+            example = example if len(example) <= 60 else example[:57] + "..."
             notes.append(
                 f"{table}.{name}: {example} is not {data_type}, kept in {name}{MISFIT_SUFFIX}"
             )
