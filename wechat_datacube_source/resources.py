@@ -286,9 +286,10 @@ class TableBuffer:
 
     def _flush(self, table: str) -> Any:
         rows, self.pending[table] = self.pending[table], []
-        # the stored schema knows the columns earlier runs added (fields the catalog lacks)
+        # the stored schema knows the columns earlier batches and runs added (fields the
+        # catalog lacks) and the types a user's own hints gave them, so it has the last word
         stored = dlt.current.source_schema().tables.get(table, {}).get("columns", {})
-        data = to_arrow(rows, {**stored, **self.hints[table]}, self.notes, table)
+        data = to_arrow(rows, {**self.hints[table], **stored}, self.notes, table)
         if table == self.endpoint.table:
             return data
         # routed to the child table variants the source declares on the resource
