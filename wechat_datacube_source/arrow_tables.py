@@ -36,12 +36,18 @@ def _is_bigint(value: Any) -> bool:
     return type(value) is int and INT64_MIN <= value <= INT64_MAX
 
 
+def _parsed(value: Any, parse: Callable[[str], Any]) -> Any:
+    """A number or date sent as text read as one, as dlt reads it; other values as they are."""
+    if type(value) is not str:
+        return value
+    try:
+        return parse(value)
+    except ValueError:
+        raise Misfit from None
+
+
 def _bigint(value: Any) -> int:
-    if type(value) is str:
-        try:
-            value = int(value)
-        except ValueError:
-            raise Misfit from None
+    value = _parsed(value, int)
     if type(value) is float and value.is_integer():
         value = int(value)  # as pyarrow converts it
     if not _is_bigint(value):
@@ -50,11 +56,7 @@ def _bigint(value: Any) -> int:
 
 
 def _double(value: Any) -> float:
-    if type(value) is str:
-        try:
-            value = float(value)
-        except ValueError:
-            raise Misfit from None
+    value = _parsed(value, float)
     if type(value) in (int, float, bool):  # a bool as pyarrow converts it
         try:
             number = float(value)
@@ -66,14 +68,10 @@ def _double(value: Any) -> float:
 
 
 def _date(value: Any) -> date:
-    if type(value) is date:
-        return value
-    if type(value) is str:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise Misfit
+    value = _parsed(value, date.fromisoformat)
+    if type(value) is not date:
+        raise Misfit
+    return value
 
 
 def _bool(value: Any) -> bool:
