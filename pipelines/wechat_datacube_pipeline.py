@@ -3,6 +3,10 @@
     python pipelines/wechat_datacube_pipeline.py            # credentials from .dlt/secrets.toml
     python pipelines/wechat_datacube_pipeline.py --demo     # built-in emulator, no credentials
 
+With `[[sources.wechat_datacube.accounts]]` in .dlt/secrets.toml it loads every listed account
+into the same dataset, one after another, each in its own pipeline (its own state); one
+account's failure does not stop the others, and the exit code is the worst of theirs.
+
 Run it every morning after 08:00 Beijing time: it fetches only what is new or still changing.
 Exit codes: 0 every endpoint ok (or skipped for a documented reason: no permission, retired);
 1 some endpoint partial or failed (see sync_log; the next run resumes); 2 bad configuration;
@@ -19,13 +23,15 @@ from typing import Any, Dict, List, Optional
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from wechat_datacube_source import ConfigurationError, wechat_datacube
+from wechat_datacube_source import ConfigurationError, wechat_datacube, wechat_datacube_accounts
+from wechat_datacube_source.accounts import configured_accounts, pipeline_name_for
 from wechat_datacube_source.catalog import BY_TABLE
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
 from wechat_datacube_source.report import (
     EXIT_CONFIGURATION,
     EXIT_PIPELINE,
+    combined_exit_code,
     exit_code,
     format_summary,
     run_results,
@@ -59,7 +65,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--pipeline-name",
         default=None,
-        help=f"dlt pipeline name, which keys the incremental state (default: {PIPELINE_NAME})",
+        help="dlt pipeline name, which keys the incremental state (default: "
+        f"{PIPELINE_NAME}; with many accounts, the prefix of each account's pipeline name)",
     )
     parser.add_argument("--start-date", help="first day to load, YYYY-MM-DD (first run only)")
     parser.add_argument(
@@ -104,20 +111,43 @@ def source_arguments(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
+    """One account: the one in [sources.wechat_datacube], or the demo's."""
     try:
         source = wechat_datacube(**source_arguments(args), **extra)
     except ConfigurationError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIGURATION
+    default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
+    return load(args, source, args.pipeline_name or default)
+
+
+def run_accounts(args: argparse.Namespace, accounts: List[Any]) -> int:
+    """Every listed account, each in its own pipeline, all into the same dataset."""
+    try:
+        # every account is checked before the first one calls WeChat
+        sources = wechat_datacube_accounts(accounts, **source_arguments(args))
+    except ConfigurationError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+    codes = []
+    for account in sources:
+        print(f"account {account.app_id}")
+        name = account.pipeline_name
+        if args.pipeline_name:
+            name = pipeline_name_for(account.app_id, prefix=args.pipeline_name)
+        codes.append(load(args, account.source, name, app_id=account.app_id))
+    return combined_exit_code(codes)
+
+
+def load(
+    args: argparse.Namespace, source: Any, pipeline_name: str, app_id: Optional[str] = None
+) -> int:
     destination: Any = args.destination
     if destination == "duckdb":
         # absolute: dlt resolves a relative path against the folder of the pipeline's first run
         destination = dlt.destinations.duckdb(str(Path(args.duckdb_file).resolve()))
     pipeline = dlt.pipeline(
-        pipeline_name=args.pipeline_name
-        or (f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME),
-        destination=destination,
-        dataset_name=args.dataset,
+        pipeline_name=pipeline_name, destination=destination, dataset_name=args.dataset
     )
     try:
         if pipeline.has_pending_data:
@@ -130,7 +160,8 @@ def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
         print(f"pipeline failed at step {error.step}: {error.exception}", file=sys.stderr)
         return EXIT_PIPELINE
     results = run_results(pipeline, load_info)
-    print(format_summary(table_summaries(pipeline, [r.endpoint for r in results]), results))
+    tables = table_summaries(pipeline, [r.endpoint for r in results], app_id=app_id)
+    print(format_summary(tables, results))
     return exit_code(results)
 
 
@@ -140,7 +171,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.quiet:
         logging.getLogger("wechat_datacube_source").setLevel(logging.INFO)
     if not args.demo:
-        return run(args, {})
+        try:
+            accounts = configured_accounts()
+        except ConfigurationError as error:
+            print(f"configuration error: {error}", file=sys.stderr)
+            return EXIT_CONFIGURATION
+        return run(args, {}) if accounts is None else run_accounts(args, accounts)
     with Emulator() as api:
         start = last_complete_day() - timedelta(days=DEMO_DAYS - 1)
         print(

@@ -20,11 +20,14 @@ NOW = datetime(2026, 6, 15, 10, 0, tzinfo=BEIJING)
 LAST_COMPLETE = date(2026, 6, 14)
 
 
-def make_pipeline(tmp_path: Path, name: str = "wechat_test") -> dlt.Pipeline:
+def make_pipeline(
+    tmp_path: Path, name: str = "wechat_test", destination: Optional[Any] = None
+) -> dlt.Pipeline:
+    """A pipeline with its own working folder; DuckDB in tmp_path unless told otherwise."""
     return dlt.pipeline(
         pipeline_name=name,
         pipelines_dir=str(tmp_path / "pipelines"),
-        destination=dlt.destinations.duckdb(str(tmp_path / "test.duckdb")),
+        destination=destination or dlt.destinations.duckdb(str(tmp_path / "test.duckdb")),
         dataset_name="wechat",
     )
 

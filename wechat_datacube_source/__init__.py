@@ -10,14 +10,18 @@ the table catalogue, the settings and what each sync_log status asks of the user
     pipeline.run(wechat_datacube())
 """
 
+import inspect
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
-from typing import Iterator, Optional, Sequence, Union
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
 
 import dlt
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
+from dlt.extract.source import DltSource
 
+from .accounts import account_settings, configured_accounts, pipeline_name_for
 from .catalog import ENDPOINTS, Endpoint
 from .client import WeChatClient
 from .clock import last_complete_day
@@ -53,6 +57,8 @@ from .windows import first_label
 
 __all__ = [
     "wechat_datacube",
+    "wechat_datacube_accounts",
+    "AccountSource",
     "ENDPOINTS",
     "ConfigurationError",
     "PayloadError",
@@ -206,3 +212,42 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         columns=columns[endpoint.table],
     )
     return resource
+
+
+@dataclass(frozen=True)
+class AccountSource:
+    """One account of many: its source, and the pipeline name that keeps its state."""
+
+    app_id: str
+    pipeline_name: str
+    source: DltSource
+
+
+def wechat_datacube_accounts(
+    accounts: Optional[Sequence[Mapping[str, Any]]] = None, **settings: Any
+) -> List[AccountSource]:
+    """A source per account of `[[sources.wechat_datacube.accounts]]` (or of `accounts`).
+
+    Run each in its own pipeline (`pipeline_name`) with the same destination and dataset
+    name: every account keeps its own incremental state, and one account's failure (a bad
+    secret, its daily quota) leaves the others' loads alone. `settings` apply to every
+    account and win over the entries. Every account is checked before any network call.
+    """
+    entries = configured_accounts() if accounts is None else accounts
+    if entries is None:
+        raise ConfigurationError(
+            "accounts",
+            "is not set",
+            "List each account as a [[sources.wechat_datacube.accounts]] table in "
+            ".dlt/secrets.toml, with app_id and app_secret (or access_token)",
+        )
+    allowed = inspect.signature(wechat_datacube).parameters
+    sources = []
+    for index, account in enumerate(account_settings(entries, allowed)):
+        try:
+            source = wechat_datacube(**{**account, **settings})
+        except ConfigurationError as error:
+            raise error.within(f"accounts[{index}]") from None
+        app_id = account["app_id"]
+        sources.append(AccountSource(app_id, pipeline_name_for(app_id), source))
+    return sources

@@ -111,7 +111,13 @@ class ConfigurationError(WeChatSourceError, ValueError):
 
     def __init__(self, key: str, problem: str, fix: str) -> None:
         self.key = key
+        self.problem = problem
+        self.fix = fix
         super().__init__(f"{key}: {problem}. {fix}")
+
+    def within(self, prefix: str) -> "ConfigurationError":
+        """The same error, its key named inside a list entry (`accounts[2].start_date`)."""
+        return ConfigurationError(f"{prefix}.{self.key}", self.problem, self.fix)
 
 
 class WeChatApiError(WeChatSourceError):

@@ -65,8 +65,10 @@ def run_results(pipeline: Pipeline, load_info: LoadInfo) -> List[EndpointResult]
     return sorted(results, key=lambda result: order.get(result.endpoint, len(order)))
 
 
-def table_summaries(pipeline: Pipeline, tables: Iterable[str]) -> List[TableSummary]:
-    """Row count and date range of each loaded endpoint table."""
+def table_summaries(
+    pipeline: Pipeline, tables: Iterable[str], app_id: Optional[str] = None
+) -> List[TableSummary]:
+    """Row count and date range of each loaded endpoint table (of one account, if given)."""
     present = [name for name in tables if name in pipeline.default_schema.data_table_names()]
     if not present:
         return []
@@ -77,14 +79,23 @@ def table_summaries(pipeline: Pipeline, tables: Iterable[str]) -> List[TableSumm
             parts.append(
                 f"SELECT '{name}', COUNT(*), MIN({date_field}), MAX({date_field}) "  # noqa: S608
                 f"FROM {client.make_qualified_table_name(name)}"
+                + (" WHERE app_id = %s" if app_id is not None else "")
             )
-        rows = client.execute_sql(" UNION ALL ".join(parts))
+        rows = client.execute_sql(
+            " UNION ALL ".join(parts), *([app_id] * len(parts) if app_id is not None else [])
+        )
     found = {row[0]: TableSummary(*row) for row in rows or []}
     return [found[name] for name in present]
 
 
 def exit_code(results: Sequence[EndpointResult]) -> int:
     return EXIT_OK if all(result.status in HEALTHY for result in results) else EXIT_INCOMPLETE
+
+
+def combined_exit_code(codes: Iterable[int]) -> int:
+    """The exit code of a run of many accounts: the worst of theirs (the codes above are
+    numbered from best to worst)."""
+    return max(codes, default=EXIT_OK)
 
 
 def format_summary(tables: Sequence[TableSummary], results: Sequence[EndpointResult]) -> str:
