@@ -70,3 +70,47 @@ def test_the_demo_loads_every_default_table(tmp_path: Path) -> None:
     assert statuses == [("ok",)]
     assert isinstance(first, date)
     assert first in (before - timedelta(days=89), after - timedelta(days=89))
+
+
+def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) -> None:
+    accounts = {"wx00000000000000a1": "secret-a1", "wx00000000000000b2": "secret-b2"}
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        "".join(
+            f'[[sources.wechat_datacube.accounts]]\napp_id = "{app_id}"\napp_secret = "{secret}"\n'
+            for app_id, secret in {**accounts, "wx00000000000000c3": "not-its-secret"}.items()
+        )
+    )
+    with Emulator({**accounts, "wx00000000000000c3": "secret-c3"}) as api:
+        # the single-account settings of the environment must not leak into the listed accounts
+        env = credentials(api, app_secret="secret-a1")
+        done = run_script(tmp_path, "--resources", "user_cumulate", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("account ")] == [
+        "account wx00000000000000a1",
+        "account wx00000000000000b2",
+        "account wx00000000000000c3",
+    ]
+    assert "40125" in done.stdout and "not-its-secret" not in done.stdout + done.stderr
+    with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:
+        loaded = db.execute(
+            "SELECT app_id, COUNT(*) FROM wechat.user_cumulate GROUP BY app_id ORDER BY 1"
+        ).fetchall()
+    assert loaded == [("wx00000000000000a1", 30), ("wx00000000000000b2", 30)]
+    # each account has its own pipeline, hence its own state
+    pipelines = sorted(path.name for path in (tmp_path / "dlt" / "pipelines").iterdir())
+    assert pipelines == [
+        f"wechat_datacube_{app_id}" for app_id in (*accounts, "wx00000000000000c3")
+    ]
+
+
+def test_a_bad_account_entry_exits_2_before_any_call(tmp_path: Path, live_api: Emulator) -> None:
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000a1"\napp_secret = "s"\n'
+        '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000b2"\n'
+    )
+    done = run_script(tmp_path, env=credentials(live_api))
+    assert done.returncode == 2
+    assert "accounts[1].app_secret: is not set" in done.stderr
+    assert live_api.requests == []
