@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import dlt
+from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from wechat_datacube_source import ConfigurationError, wechat_datacube, wechat_datacube_accounts
@@ -38,6 +39,7 @@ from wechat_datacube_source.report import (
     table_summaries,
 )
 from wechat_datacube_source.settings import DATASET_NAME, DUCKDB_FILE, PIPELINE_NAME
+from wechat_datacube_source.views import create_views
 
 DEMO_DAYS = 90
 
@@ -88,6 +90,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--max-requests-per-second", type=float, help="cap on the request rate")
     parser.add_argument(
         "--max-calls", type=int, help="budget of calls for this run; the next run resumes"
+    )
+    parser.add_argument(
+        "--no-views",
+        action="store_true",
+        help="do not create the ready-made v_* views after the load",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser.parse_args(argv)
@@ -162,6 +169,15 @@ def load(
     results = run_results(pipeline, load_info)
     tables = table_summaries(pipeline, [r.endpoint for r in results], app_id=app_id)
     print(format_summary(tables, results))
+    if not args.no_views:
+        try:
+            created = create_views(pipeline)
+        except DatabaseException as error:
+            # the data is loaded; only the views are missing
+            print(f"views not created ({error}); --no-views skips them", file=sys.stderr)
+            return EXIT_PIPELINE
+        if created:
+            print(f"views: {', '.join(created)}")
     return exit_code(results)
 
 

@@ -11,6 +11,7 @@ from tests.helpers import credentials, run_script
 from wechat_datacube_source.catalog import DEFAULT_TABLES
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.emulator import DEMO_APP_SECRET, Emulator, FaultRule
+from wechat_datacube_source.views import VIEWS
 
 
 @pytest.fixture
@@ -66,8 +67,16 @@ def test_the_demo_loads_every_default_table(tmp_path: Path) -> None:
             [(count,)] = db.execute(f"SELECT COUNT(*) FROM wechat.{table}").fetchall()
             assert count > 0, table
         statuses = db.execute("SELECT DISTINCT status FROM wechat.sync_log").fetchall()
+        views = db.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'wechat' AND table_type = 'VIEW' ORDER BY 1"
+        ).fetchall()
         [(first,)] = db.execute("SELECT MIN(ref_date) FROM wechat.user_summary").fetchall()
     assert statuses == [("ok",)]
+    # the ad view needs --ads
+    assert [name for (name,) in views] == sorted(
+        view.name for view in VIEWS if view.name != "v_ad_revenue_by_slot"
+    )
     assert isinstance(first, date)
     assert first in (before - timedelta(days=89), after - timedelta(days=89))
 

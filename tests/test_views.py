@@ -1,0 +1,101 @@
+"""The ready-made views answer from the loaded tables, on DuckDB and on PostgreSQL."""
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any, Dict, List
+
+import dlt
+import pytest
+import sqlglot
+
+from tests.helpers import LAST_COMPLETE, run, table_rows
+from wechat_datacube_source.emulator import Emulator
+from wechat_datacube_source.views import VIEWS, create_views, view_statements
+
+pytestmark = pytest.mark.destinations
+
+TABLES = [
+    "user_summary",
+    "user_cumulate",
+    "article_total_detail",
+    "user_read",
+    "upstream_msg",
+    "publisher_adpos_general",
+]
+START = LAST_COMPLETE - timedelta(days=13)
+
+
+def rows(pipeline: dlt.Pipeline, table: str) -> List[Dict[str, Any]]:
+    return table_rows(pipeline, table)
+
+
+def test_every_view_answers_from_its_tables(pipeline: dlt.Pipeline, api: Emulator) -> None:
+    run(pipeline, api, resources=TABLES, start_date=START.isoformat())
+    assert create_views(pipeline) == [view.name for view in VIEWS]
+    # created again over the first ones, as after every load
+    assert create_views(pipeline) == [view.name for view in VIEWS]
+
+    channels = rows(pipeline, "v_net_followers_by_channel")
+    assert len(channels) == len(rows(pipeline, "user_summary"))
+    assert all(r["net_followers"] == r["new_user"] - r["cancel_user"] for r in channels)
+    assert all(r["channel"] for r in channels)  # the emulator sends documented channels only
+    net_by_day: Dict[Any, int] = defaultdict(int)
+    for r in channels:
+        net_by_day[r["ref_date"]] += r["net_followers"]
+    totals = sorted(rows(pipeline, "v_follower_total"), key=lambda r: r["ref_date"])
+    assert totals[0]["change_from_previous_day"] is None
+    # the follower total moves by the day's net followers over all channels
+    for r in totals[1:]:
+        assert r["change_from_previous_day"] == net_by_day[r["ref_date"]], r["ref_date"]
+
+    details = rows(pipeline, "article_total_detail")
+    articles = rows(pipeline, "v_article_first_days")
+    assert articles and len(articles) == len({(r["msgid"], r["ref_date"]) for r in details})
+    for article in articles:
+        days = {
+            (r["stat_date"] - r["ref_date"]).days: r["read_user"]
+            for r in details
+            if r["msgid"] == article["msgid"] and r["ref_date"] == article["published_on"]
+        }
+        assert article["days_tracked"] == max(days) + 1
+        assert article["readers_first_7_days"] == max(v for d, v in days.items() if d < 7)
+        assert article["readers_first_30_days"] == max(days.values())
+
+    mix = rows(pipeline, "v_read_source_mix")
+    read = rows(pipeline, "user_read")
+    everyone = {
+        r["ref_date"]: r["int_page_read_user"] for r in read if r["user_source"] == 99999999
+    }
+    assert len(mix) == len(read) - len(everyone)
+    for r in mix:
+        expected = round(100.0 * r["readers"] / everyone[r["ref_date"]], 1)
+        assert float(r["pct_of_all_readers"]) == pytest.approx(expected, abs=0.05)
+        assert r["source"]
+
+    messages = rows(pipeline, "v_message_volume")
+    assert len(messages) == len(rows(pipeline, "upstream_msg")) > 0
+    assert all(r["message_type"] for r in messages)
+
+    revenue = rows(pipeline, "v_ad_revenue_by_slot")
+    assert len(revenue) == len(rows(pipeline, "publisher_adpos_general")) > 0
+    assert all(float(r["income_yuan"]) * 100 == pytest.approx(r["income_fen"]) for r in revenue)
+    assert all(r["slot"] for r in revenue)
+
+
+def test_only_views_whose_tables_are_loaded_are_created(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    run(pipeline, api, resources=["user_cumulate"], start_date=START.isoformat())
+    assert create_views(pipeline) == ["v_follower_total"]
+    assert len(rows(pipeline, "v_follower_total")) == 14
+
+
+@pytest.mark.parametrize("dialect", ["bigquery", "snowflake"])
+def test_views_translate_for_the_warehouses(dialect: str) -> None:
+    def qualify(table: str) -> List[str]:
+        return ["project", "wechat", table]
+
+    for view in VIEWS:
+        drop, create = view_statements(view, dialect, qualify)
+        assert sqlglot.parse_one(create, read=dialect).find(sqlglot.exp.Select)
+        assert "project" in drop and view.name in drop
