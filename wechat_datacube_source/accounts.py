@@ -22,6 +22,7 @@ import re
 from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
 
 from .errors import ConfigurationError
 from .settings import PIPELINE_NAME
@@ -34,16 +35,22 @@ _APP_ID = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 def configured_accounts() -> Optional[List[Any]]:
     """The `accounts` list from config or secrets (None when there is none)."""
-    entries: Any = dlt.secrets.get(ACCOUNTS_KEY)
-    if entries is None or entries == "":
+    not_a_list = ConfigurationError(
+        "accounts",
+        "is not a list of accounts",
+        "Write each account as a [[sources.wechat_datacube.accounts]] table with app_id "
+        "and app_secret (or access_token), or the environment variable as a JSON list",
+    )
+    try:
+        # typed as a list: dlt then reads an environment variable as JSON
+        entries: Any = dlt.secrets.get(ACCOUNTS_KEY, list)
+    except ConfigValueCannotBeCoercedException:
+        # (its message never quotes the value, which holds secrets)
+        raise not_a_list from None
+    if entries is None:
         return None
     if not isinstance(entries, list):
-        raise ConfigurationError(
-            "accounts",
-            "is not a list of accounts",
-            "Write each account as a [[sources.wechat_datacube.accounts]] table with app_id "
-            "and app_secret (or access_token)",
-        )
+        raise not_a_list
     return entries
 
 

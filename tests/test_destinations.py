@@ -1,0 +1,117 @@
+"""Beyond DuckDB: Parquet files on the filesystem destination, and the warehouses' schema.
+
+BigQuery and Snowflake cannot run here; what dlt would create there is checked instead: the
+source is extracted and normalized for that destination (no credentials needed), and every
+column's type comes from the destination's own type mapper.
+"""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import dlt
+import pyarrow.parquet as pq
+import pytest
+
+from tests.helpers import LAST_COMPLETE, ROOT, make_pipeline, run, snapshot, source
+from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
+from wechat_datacube_source.emulator import Emulator
+from wechat_datacube_source.resources import table_columns
+
+TABLES = ["user_summary", "user_cumulate", "article_read", "upstream_msg_week"]
+START = (LAST_COMPLETE - timedelta(days=20)).isoformat()
+
+
+def parquet_rows(folder: Path, like: dlt.Pipeline) -> Dict[str, List[str]]:
+    """Every table's rows read back from the Parquet files, as `snapshot(like)` gives them."""
+    found: Dict[str, List[str]] = {}
+    for table in like.default_schema.data_table_names(seen_data_only=True):
+        files = sorted((folder / table).glob("*.parquet"))
+        if table in ("sync_log", "code_labels") or not files:
+            continue
+        names = [
+            n for n in like.default_schema.get_table_columns(table) if not n.startswith("_dlt")
+        ]
+        rows = [
+            tuple(row[n] for n in names)
+            for file in files
+            for row in pq.read_table(file, columns=names).to_pylist()
+        ]
+        found[table] = sorted(repr(row) for row in rows)
+    return found
+
+
+def test_parquet_files_hold_what_duckdb_holds(
+    tmp_path: Path, api: Emulator, pipeline: dlt.Pipeline
+) -> None:
+    lake = make_pipeline(
+        tmp_path / "lake",
+        name="wechat_lake",
+        destination=dlt.destinations.filesystem(str(tmp_path / "files")),
+    )
+    info = lake.run(source(api, resources=TABLES, start_date=START))
+    info.raise_on_failed_jobs()
+    run(pipeline, api, resources=TABLES, start_date=START)
+
+    files = parquet_rows(tmp_path / "files" / "wechat", like=pipeline)
+    children = [BY_TABLE[t].child_table(c) for t in TABLES for c in BY_TABLE[t].children]
+    assert set(files) == {*TABLES, *children}
+    assert files == snapshot(pipeline)
+    assert all(files.values())
+    schema = pq.read_schema(
+        next((tmp_path / "files" / "wechat" / "user_summary").glob("*.parquet"))
+    )
+    assert str(schema.field("ref_date").type) == "date32[day]"
+    assert str(schema.field("new_user").type) == "int64"
+    assert str(schema.field("app_id").type) == "string"
+
+
+def documented_types() -> Dict[str, Dict[str, str]]:
+    """The README's table of column types: {destination: {dlt type: destination type}}."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- types:begin -->")[1].split("<!-- types:end -->")[0]
+    lines = [line for line in block.strip().splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    table: Dict[str, Dict[str, str]] = {name: {} for name in header[1:]}
+    for line in lines[2:]:
+        cells = [re.sub(r"`", "", cell).strip() for cell in line.strip("|").split("|")]
+        for name, value in zip(header[1:], cells[1:]):
+            table[name][cells[0]] = value
+    return table
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", "postgres", "bigquery", "snowflake"])
+def test_each_table_gets_the_documented_types_and_keys(
+    tmp_path: Path, api: Emulator, warehouse: str
+) -> None:
+    pipeline = dlt.pipeline(
+        pipeline_name=f"wechat_{warehouse}",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=warehouse,
+        dataset_name="wechat",
+    )
+    pipeline.extract(source(api, start_date=START, include_ad_stats=True))
+    pipeline.normalize()
+    schema = pipeline.default_schema
+    mapper: Any = pipeline.destination.capabilities().get_type_mapper()
+    documented = documented_types()[warehouse]
+    checked = 0
+    for endpoint in ENDPOINTS:
+        keys: Dict[str, Tuple[str, ...]] = {endpoint.table: endpoint.primary_key}
+        for child in endpoint.children:
+            keys[endpoint.child_table(child)] = endpoint.child_key(child)
+        for table_name, hints in table_columns(endpoint).items():
+            table = schema.get_table(table_name)
+            for name, hint in hints.items():
+                column = table["columns"][name]
+                assert mapper.to_destination_type(column, table) == documented[hint["data_type"]]
+                checked += 1
+            primary = [n for n, c in table["columns"].items() if c.get("primary_key")]
+            merge = [n for n, c in table["columns"].items() if c.get("merge_key")]
+            assert primary == ["app_id", *keys[table_name]], table_name
+            assert merge == ["app_id", endpoint.date_field], table_name
+            assert all(table["columns"][n].get("nullable") is False for n in primary)
+    assert checked > 300
+    log = schema.get_table("sync_log")
+    assert mapper.to_destination_type(log["columns"]["started_at"], log) == documented["timestamp"]
