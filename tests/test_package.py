@@ -3,7 +3,6 @@
 import subprocess
 import sys
 import zipfile
-from typing import List
 
 import pytest
 
@@ -24,14 +23,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     return zipfile.ZipFile(built)
 
 
-def names(wheel: zipfile.ZipFile) -> List[str]:
-    return wheel.namelist()
-
-
 def test_the_wheel_ships_the_source_the_emulator_and_its_type_marker(
     wheel: zipfile.ZipFile,
 ) -> None:
-    shipped = names(wheel)
+    shipped = wheel.namelist()
     package = ROOT / "wechat_datacube_source"
     modules = sorted(str(p.relative_to(ROOT)) for p in package.rglob("*.py"))
     assert modules and all(module in shipped for module in modules)
@@ -40,7 +35,7 @@ def test_the_wheel_ships_the_source_the_emulator_and_its_type_marker(
 
 
 def test_the_wheel_leaves_out_tests_benchmarks_and_local_files(wheel: zipfile.ZipFile) -> None:
-    top_level = {name.split("/")[0] for name in names(wheel)}
+    top_level = {name.split("/")[0] for name in wheel.namelist()}
     assert top_level == {
         "wechat_datacube_source",
         f"wechat_datacube_source-{__version__}.dist-info",
