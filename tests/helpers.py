@@ -120,7 +120,9 @@ def db_snapshot(path: Path, dataset: str = "wechat") -> Dict[str, List[str]]:
         tables = [
             name
             for (name,) in db.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [dataset]
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = ? AND table_type = 'BASE TABLE'",
+                [dataset],
             ).fetchall()
             if not name.startswith("_dlt") and name not in NOT_DATA
         ]
