@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from wechat_datacube_source.catalog import ENDPOINTS, Endpoint
+from wechat_datacube_source.views import VIEWS
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN, END = "<!-- catalogue:begin -->", "<!-- catalogue:end -->"
@@ -46,3 +47,9 @@ def test_readme_catalogue_matches_the_catalog() -> None:
     assert block == catalogue(), (
         "regenerate with: python -c 'from tests.test_docs import catalogue; print(catalogue())'"
     )
+
+
+def test_the_readme_describes_every_view_by_its_question() -> None:
+    text = " ".join(README.read_text().split())
+    for view in VIEWS:
+        assert f"`{view.name}`: {view.question}." in text, view.name

@@ -29,7 +29,7 @@ from .settings import PIPELINE_NAME
 
 ACCOUNTS_KEY = "sources.wechat_datacube.accounts"
 SECRET_KEYS = ("app_secret", "access_token")
-# WeChat AppIDs are "wx" and 16 hex digits; anything else would also make a poor pipeline name
+# AppIDs are "wx" and 16 hex digits; checked loosely, enough to make a safe pipeline name
 _APP_ID = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 

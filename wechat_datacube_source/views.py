@@ -26,7 +26,7 @@ from .labels import FOLLOW_SOURCE, READ_SOURCE
 class View:
     name: str
     question: str
-    """What the view answers (README and the view's purpose in one line)."""
+    """What the view answers, in one line; the README opens the view's entry with it."""
     tables: Tuple[str, ...]
     sql: str
     """A SELECT in DuckDB's dialect, naming tables without their dataset."""
@@ -67,10 +67,8 @@ VIEWS: Tuple[View, ...] = (
     ),
     View(
         name="v_article_first_days",
-        question=(
-            "Each article's readers and sharers in its first 7 and 30 days "
-            "(published-content family; numbers are cumulative per stat_date)"
-        ),
+        # article_total_detail holds numbers cumulative per stat_date, 30 days from publishing
+        question="Each article's readers and sharers in its first 7 and 30 days",
         tables=("article_total_detail",),
         sql="""
             SELECT app_id, msgid, MAX(title) AS title, ref_date AS published_on,
