@@ -99,10 +99,13 @@ def test_two_classic_mode_processes_invalidating_each_others_tokens_both_converg
     # a tenth of a second here, so the processes keep knocking each other's token out)
     with Emulator(latency_seconds=0.05, classic_grace_seconds=0.1) as api:
         api.model(DEMO_APP_ID).cumulate(last_complete_day())
+        # the first data request is answered 8 s late, so the first process is certainly
+        # still running when the second one (started once the first holds a token) fetches
+        # its own: the two runs overlap however slowly the machine starts them
+        api.add_fault(FaultRule("timeout", seconds=8, times=1))
         env = credentials(api, token_mode="classic")
-        folders = [tmp_path / "first", tmp_path / "second"]
         processes = []
-        for folder in folders:
+        for folder in (tmp_path / "first", tmp_path / "second"):
             folder.mkdir()
             processes.append(
                 subprocess.Popen(
@@ -114,6 +117,10 @@ def test_two_classic_mode_processes_invalidating_each_others_tokens_both_converg
                     text=True,
                 )
             )
+            deadline = time.monotonic() + 120
+            while not any(r.endpoint == "token" for r in api.requests):
+                assert time.monotonic() < deadline, "the first process never fetched a token"
+                time.sleep(0.05)
         outputs = [process.communicate(timeout=300)[0] for process in processes]
         invalidated = [r for r in api.data_requests() if r.errcode == 40001]
         fetches = [r for r in api.requests if r.endpoint == "token"]
@@ -122,7 +129,7 @@ def test_two_classic_mode_processes_invalidating_each_others_tokens_both_converg
     # one refresh per invalidation (plus each process's first fetch): never a loop
     assert len(fetches) <= len(invalidated) + 2
     clean = expected(tmp_path)
-    for folder in folders:
+    for folder in (tmp_path / "first", tmp_path / "second"):
         assert db_snapshot(folder / "out.duckdb") == clean
 
 
