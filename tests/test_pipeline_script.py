@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator
+from typing import Dict, Iterator
 
 import duckdb
 import pytest
@@ -81,6 +81,12 @@ def test_the_demo_loads_every_default_table(tmp_path: Path) -> None:
     assert first in (before - timedelta(days=89), after - timedelta(days=89))
 
 
+def beside_a_list(env: Dict[str, str]) -> Dict[str, str]:
+    """Settings for every listed account, with a single account's secret left in: it must
+    never be sent on behalf of a listed account."""
+    return {key: value for key, value in env.items() if not key.endswith("__APP_ID")}
+
+
 def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) -> None:
     accounts = {"wx00000000000000a1": "secret-a1", "wx00000000000000b2": "secret-b2"}
     (tmp_path / ".dlt").mkdir()
@@ -91,8 +97,7 @@ def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) 
         )
     )
     with Emulator({**accounts, "wx00000000000000c3": "secret-c3"}) as api:
-        # the single-account settings of the environment must not leak into the listed accounts
-        env = credentials(api, app_secret="secret-a1")
+        env = beside_a_list(credentials(api, app_secret="secret-a1"))
         done = run_script(tmp_path, "--resources", "user_cumulate", env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert [line for line in done.stdout.splitlines() if line.startswith("account ")] == [
@@ -119,7 +124,18 @@ def test_a_bad_account_entry_exits_2_before_any_call(tmp_path: Path, live_api: E
         '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000a1"\napp_secret = "s"\n'
         '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000b2"\n'
     )
-    done = run_script(tmp_path, env=credentials(live_api))
+    done = run_script(tmp_path, env=beside_a_list(credentials(live_api)))
     assert done.returncode == 2
     assert "accounts[1].app_secret: is not set" in done.stderr
+    assert live_api.requests == []
+
+
+def test_a_single_account_left_out_of_the_list_exits_2(tmp_path: Path, live_api: Emulator) -> None:
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000a1"\napp_secret = "s"\n'
+    )
+    done = run_script(tmp_path, env=credentials(live_api))  # app_id of the demo account
+    assert done.returncode == 2
+    assert "app_id: wxd3m0000000000001 is set in [sources.wechat_datacube] beside" in done.stderr
     assert live_api.requests == []

@@ -28,6 +28,7 @@ from .errors import ConfigurationError
 from .settings import PIPELINE_NAME
 
 ACCOUNTS_KEY = "sources.wechat_datacube.accounts"
+SINGLE_APP_ID_KEY = "sources.wechat_datacube.app_id"
 SECRET_KEYS = ("app_secret", "access_token")
 # AppIDs are "wx" and 16 hex digits; checked loosely, enough to make a safe pipeline name
 _APP_ID = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -51,6 +52,16 @@ def configured_accounts() -> Optional[List[Any]]:
         return None
     if not isinstance(entries, list):
         raise not_a_list
+    single = dlt.config.get(SINGLE_APP_ID_KEY, str)
+    listed = [entry.get("app_id") for entry in entries if isinstance(entry, dict)]
+    if single and single not in listed:
+        # with a list, the single account would silently stop being loaded
+        raise ConfigurationError(
+            "app_id",
+            f"{single} is set in [sources.wechat_datacube] beside the accounts list, "
+            "which does not hold it",
+            "Add it to the list as an [[sources.wechat_datacube.accounts]] entry, or remove it",
+        )
     return entries
 
 
