@@ -14,7 +14,7 @@ import dlt
 import pyarrow.parquet as pq
 import pytest
 
-from tests.helpers import LAST_COMPLETE, ROOT, make_pipeline, run, snapshot, source
+from tests.helpers import LAST_COMPLETE, NOT_DATA, ROOT, make_pipeline, run, snapshot, source
 from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
 from wechat_datacube_source.emulator import Emulator
 from wechat_datacube_source.resources import table_columns
@@ -28,7 +28,7 @@ def parquet_rows(folder: Path, like: dlt.Pipeline) -> Dict[str, List[str]]:
     found: Dict[str, List[str]] = {}
     for table in like.default_schema.data_table_names(seen_data_only=True):
         files = sorted((folder / table).glob("*.parquet"))
-        if table in ("sync_log", "code_labels") or not files:
+        if table in NOT_DATA or not files:
             continue
         names = [
             n for n in like.default_schema.get_table_columns(table) if not n.startswith("_dlt")
