@@ -8,6 +8,9 @@ the table catalogue, the settings and what each sync_log status asks of the user
 
     pipeline = dlt.pipeline("wechat_datacube", destination="duckdb", dataset_name="wechat")
     pipeline.run(wechat_datacube())
+
+Many accounts share a dataset through `wechat_datacube_accounts()`: a source, and a pipeline
+name that keeps its own state, per account (accounts.py says why).
 """
 
 import inspect
