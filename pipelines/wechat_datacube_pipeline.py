@@ -119,23 +119,15 @@ def source_arguments(args: argparse.Namespace) -> Dict[str, Any]:
 
 def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
     """One account: the one in [sources.wechat_datacube], or the demo's."""
-    try:
-        source = wechat_datacube(**source_arguments(args), **extra)
-    except ConfigurationError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return EXIT_CONFIGURATION
+    source = wechat_datacube(**source_arguments(args), **extra)
     default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
     return load(args, source, args.pipeline_name or default)
 
 
 def run_accounts(args: argparse.Namespace, accounts: List[Any]) -> int:
     """Every listed account, each in its own pipeline, all into the same dataset."""
-    try:
-        # every account is checked before the first one calls WeChat
-        sources = wechat_datacube_accounts(accounts, **source_arguments(args))
-    except ConfigurationError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return EXIT_CONFIGURATION
+    # every account is checked before the first one calls WeChat
+    sources = wechat_datacube_accounts(accounts, **source_arguments(args))
     codes = []
     for account in sources:
         print(f"account {account.app_id}")
@@ -186,12 +178,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.WARNING)
     if not args.quiet:
         logging.getLogger("wechat_datacube_source").setLevel(logging.INFO)
+    try:
+        return dispatch(args)
+    except ConfigurationError as error:
+        # settings are all checked when the sources are made, before any call
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIGURATION
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """The demo, the listed accounts, or the one account of [sources.wechat_datacube]."""
     if not args.demo:
-        try:
-            accounts = configured_accounts()
-        except ConfigurationError as error:
-            print(f"configuration error: {error}", file=sys.stderr)
-            return EXIT_CONFIGURATION
+        accounts = configured_accounts()
         return run(args, {}) if accounts is None else run_accounts(args, accounts)
     with Emulator() as api:
         start = last_complete_day() - timedelta(days=DEMO_DAYS - 1)
