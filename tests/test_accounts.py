@@ -57,15 +57,20 @@ def load(tmp_path: Path, destination: Any, account: AccountSource) -> Dict[str, 
     return {result.endpoint: result.status for result in run_results(pipeline, info)}
 
 
+def reader(tmp_path: Path, destination: Any) -> dlt.Pipeline:
+    """A pipeline that only reads the shared dataset."""
+    return make_pipeline(tmp_path, name="wechat_reader", destination=destination)
+
+
 def rows_by_account(
     tmp_path: Path, destination: Any, with_load_id: bool = True
 ) -> Dict[Tuple[str, str], List[str]]:
     """Every row of the data tables, by (table, app_id); with the load that wrote it, so a
     row merged again with the same numbers still counts as touched."""
-    reader = make_pipeline(tmp_path, name="wechat_reader", destination=destination)
     found: Dict[Tuple[str, str], List[str]] = {}
+    shared = reader(tmp_path, destination)
     for table in TABLES:
-        for row in table_rows(reader, table):
+        for row in table_rows(shared, table):
             kept = {k: v for k, v in row.items() if with_load_id or not k.startswith("_dlt")}
             found.setdefault((table, row["app_id"]), []).append(repr(sorted(kept.items())))
     return {key: sorted(rows) for key, rows in found.items()}
@@ -78,9 +83,8 @@ def state_of(tmp_path: Path, destination: Any, app_id: str) -> Dict[str, Any]:
 
 def stored_states(tmp_path: Path, destination: Any) -> Dict[str, Tuple[Any, ...]]:
     """The newest state each pipeline stored in the destination, by pipeline name."""
-    reader = make_pipeline(tmp_path, name="wechat_reader", destination=destination)
     rows = query(
-        reader,
+        reader(tmp_path, destination),
         "SELECT pipeline_name, version, state FROM wechat._dlt_pipeline_state "
         "ORDER BY pipeline_name, version",
     )
@@ -97,7 +101,7 @@ def test_three_accounts_share_a_dataset_and_a_rerun_touches_only_its_own_rows(
         # each account's own numbers, not copies of one another's
         assert len({tuple(before[(table, app_id)]) for app_id in SECRETS}) == 3, table
     days = query(
-        make_pipeline(tmp_path, name="wechat_reader", destination=destination),
+        reader(tmp_path, destination),
         "SELECT app_id, MIN(ref_date), MAX(ref_date) FROM wechat.user_cumulate GROUP BY app_id",
     )
     assert sorted(days) == [(app_id, FIRST_DAY, LAST_COMPLETE) for app_id in sorted(SECRETS)]
@@ -114,7 +118,7 @@ def test_three_accounts_share_a_dataset_and_a_rerun_touches_only_its_own_rows(
             assert after[(table, app_id)] == before[(table, app_id)], (table, app_id)
     assert after[("user_cumulate", B)] != before[("user_cumulate", B)]
     last = query(
-        make_pipeline(tmp_path, name="wechat_reader", destination=destination),
+        reader(tmp_path, destination),
         f"SELECT MAX(ref_date) FROM wechat.user_cumulate WHERE app_id = '{B}'",
     )
     assert last == [(LAST_COMPLETE + timedelta(days=2),)]
@@ -145,7 +149,7 @@ def test_one_account_failing_leaves_the_others_whole(
     assert set(statuses[C].values()) <= {"partial", "failed"}
     assert "partial" in statuses[C].values()
     log = query(
-        make_pipeline(tmp_path, name="wechat_reader", destination=destination),
+        reader(tmp_path, destination),
         "SELECT app_id, errcode FROM wechat.sync_log WHERE errcode IS NOT NULL",
     )
     assert {errcode for app_id, errcode in log if app_id == B} == {40125}

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List
 import dlt
 import pytest
 
-from tests.helpers import ROOT, query
+from tests.helpers import ROOT, make_pipeline, query
 from wechat_datacube_source.emulator import Emulator
 
 DAG_FILE = ROOT / "pipelines" / "wechat_datacube_dag.py"
@@ -127,11 +127,8 @@ def test_a_dag_run_loads_every_account_into_postgres(
     # the rotated secret fails its account's endpoints (sync_log says so), not the DAG
     assert run["state"].endswith("success"), run
     assert all(state.endswith("success") for state in run["tasks"].values()), run
-    reader = dlt.pipeline(
-        "wechat_reader",
-        pipelines_dir=str(tmp_path / "reader"),
-        destination=dlt.destinations.postgres(postgres),
-        dataset_name="wechat",
+    reader = make_pipeline(
+        tmp_path / "reader", name="wechat_reader", destination=dlt.destinations.postgres(postgres)
     )
     loaded = query(reader, "SELECT app_id, COUNT(*) FROM wechat.user_cumulate GROUP BY app_id")
     assert sorted(loaded) == [(app_id, 30) for app_id in sorted(SECRETS)]

@@ -85,12 +85,7 @@ def documented_types() -> Dict[str, Dict[str, str]]:
 def test_each_table_gets_the_documented_types_and_keys(
     tmp_path: Path, api: Emulator, warehouse: str
 ) -> None:
-    pipeline = dlt.pipeline(
-        pipeline_name=f"wechat_{warehouse}",
-        pipelines_dir=str(tmp_path / "pipelines"),
-        destination=warehouse,
-        dataset_name="wechat",
-    )
+    pipeline = make_pipeline(tmp_path, name=f"wechat_{warehouse}", destination=warehouse)
     pipeline.extract(source(api, start_date=START, include_ad_stats=True))
     pipeline.normalize()
     schema = pipeline.default_schema

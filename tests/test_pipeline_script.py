@@ -2,7 +2,7 @@
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Optional
 
 import duckdb
 import pytest
@@ -81,6 +81,18 @@ def test_the_demo_loads_every_default_table(tmp_path: Path) -> None:
     assert first in (before - timedelta(days=89), after - timedelta(days=89))
 
 
+def list_accounts(project: Path, secrets: Dict[str, Optional[str]]) -> None:
+    """Writes the accounts list to the project's .dlt/secrets.toml (None: no secret)."""
+    (project / ".dlt").mkdir()
+    (project / ".dlt" / "secrets.toml").write_text(
+        "".join(
+            f'[[sources.wechat_datacube.accounts]]\napp_id = "{app_id}"\n'
+            + (f'app_secret = "{secret}"\n' if secret is not None else "")
+            for app_id, secret in secrets.items()
+        )
+    )
+
+
 def beside_a_list(env: Dict[str, str]) -> Dict[str, str]:
     """Settings for every listed account, with a single account's secret left in: it must
     never be sent on behalf of a listed account."""
@@ -89,13 +101,7 @@ def beside_a_list(env: Dict[str, str]) -> Dict[str, str]:
 
 def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) -> None:
     accounts = {"wx00000000000000a1": "secret-a1", "wx00000000000000b2": "secret-b2"}
-    (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "secrets.toml").write_text(
-        "".join(
-            f'[[sources.wechat_datacube.accounts]]\napp_id = "{app_id}"\napp_secret = "{secret}"\n'
-            for app_id, secret in {**accounts, "wx00000000000000c3": "not-its-secret"}.items()
-        )
-    )
+    list_accounts(tmp_path, {**accounts, "wx00000000000000c3": "not-its-secret"})
     with Emulator({**accounts, "wx00000000000000c3": "secret-c3"}) as api:
         env = beside_a_list(credentials(api, app_secret="secret-a1"))
         done = run_script(tmp_path, "--resources", "user_cumulate", env=env)
@@ -119,11 +125,7 @@ def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) 
 
 
 def test_a_bad_account_entry_exits_2_before_any_call(tmp_path: Path, live_api: Emulator) -> None:
-    (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "secrets.toml").write_text(
-        '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000a1"\napp_secret = "s"\n'
-        '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000b2"\n'
-    )
+    list_accounts(tmp_path, {"wx00000000000000a1": "s", "wx00000000000000b2": None})
     done = run_script(tmp_path, env=beside_a_list(credentials(live_api)))
     assert done.returncode == 2
     assert "accounts[1].app_secret: is not set" in done.stderr
@@ -131,10 +133,7 @@ def test_a_bad_account_entry_exits_2_before_any_call(tmp_path: Path, live_api: E
 
 
 def test_a_single_account_left_out_of_the_list_exits_2(tmp_path: Path, live_api: Emulator) -> None:
-    (tmp_path / ".dlt").mkdir()
-    (tmp_path / ".dlt" / "secrets.toml").write_text(
-        '[[sources.wechat_datacube.accounts]]\napp_id = "wx00000000000000a1"\napp_secret = "s"\n'
-    )
+    list_accounts(tmp_path, {"wx00000000000000a1": "s"})
     done = run_script(tmp_path, env=credentials(live_api))  # app_id of the demo account
     assert done.returncode == 2
     assert "app_id: wxd3m0000000000001 is set in [sources.wechat_datacube] beside" in done.stderr
