@@ -19,7 +19,6 @@ other dlt destination (default postgres).
 """
 
 import os
-from typing import List
 
 import dlt
 import pendulum
@@ -48,13 +47,10 @@ def account_pipeline(pipeline_name: str) -> dlt.Pipeline:
     )
 
 
-def refresh_views(pipeline_names: List[str]) -> None:
-    """Creates the views from a fresh worker, each account's schema brought back from the
-    destination (an account with the ad tables brings the ad view)."""
-    for name in pipeline_names:
-        pipeline = account_pipeline(name)
-        pipeline.sync_destination()
-        create_views(pipeline)
+def refresh_views(pipeline_name: str) -> None:
+    """Creates the views once every account is done; any account's pipeline will do, as the
+    views look for their tables in the shared dataset."""
+    create_views(account_pipeline(pipeline_name))
 
 
 with DAG(
@@ -83,7 +79,7 @@ with DAG(
     views = PythonOperator(
         task_id="create_views",
         python_callable=refresh_views,
-        op_args=[[account.pipeline_name for account in accounts]],
+        op_args=[accounts[0].pipeline_name],
         trigger_rule="all_done",
     )
     for group in loads:

@@ -121,7 +121,8 @@ def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
     """One account: the one in [sources.wechat_datacube], or the demo's."""
     source = wechat_datacube(**source_arguments(args), **extra)
     default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
-    return load(args, source, args.pipeline_name or default)
+    pipeline = make_pipeline(args, args.pipeline_name or default)
+    return with_views(args, pipeline, [load(pipeline, source)])
 
 
 def run_accounts(args: argparse.Namespace, accounts: List[Any]) -> int:
@@ -134,20 +135,24 @@ def run_accounts(args: argparse.Namespace, accounts: List[Any]) -> int:
         name = account.pipeline_name
         if args.pipeline_name:
             name = pipeline_name_for(account.app_id, prefix=args.pipeline_name)
-        codes.append(load(args, account.source, name, app_id=account.app_id))
-    return combined_exit_code(codes)
+        pipeline = make_pipeline(args, name)
+        codes.append(load(pipeline, account.source, app_id=account.app_id))
+    # once, over the dataset the accounts share
+    return with_views(args, pipeline, codes)
 
 
-def load(
-    args: argparse.Namespace, source: Any, pipeline_name: str, app_id: Optional[str] = None
-) -> int:
+def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
     destination: Any = args.destination
     if destination == "duckdb":
         # absolute: dlt resolves a relative path against the folder of the pipeline's first run
         destination = dlt.destinations.duckdb(str(Path(args.duckdb_file).resolve()))
-    pipeline = dlt.pipeline(
+    return dlt.pipeline(
         pipeline_name=pipeline_name, destination=destination, dataset_name=args.dataset
     )
+
+
+def load(pipeline: dlt.Pipeline, source: Any, app_id: Optional[str] = None) -> int:
+    """Runs `source` and prints what each table holds and what the run did; its exit code."""
     try:
         if pipeline.has_pending_data:
             # an interrupted run left packages behind: load them first, since dlt's run()
@@ -161,7 +166,13 @@ def load(
     results = run_results(pipeline, load_info)
     tables = table_summaries(pipeline, [r.endpoint for r in results], app_id=app_id)
     print(format_summary(tables, results))
-    if not args.no_views:
+    return exit_code(results)
+
+
+def with_views(args: argparse.Namespace, pipeline: dlt.Pipeline, codes: List[int]) -> int:
+    """Creates the views after the loads (unless one could not reach the destination);
+    the run's exit code."""
+    if not args.no_views and EXIT_PIPELINE not in codes:
         try:
             created = create_views(pipeline)
         except DatabaseException as error:
@@ -170,7 +181,7 @@ def load(
             return EXIT_PIPELINE
         if created:
             print(f"views: {', '.join(created)}")
-    return exit_code(results)
+    return combined_exit_code(codes)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -112,6 +112,10 @@ def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) 
         "account wx00000000000000c3",
     ]
     assert "40125" in done.stdout and "not-its-secret" not in done.stdout + done.stderr
+    # the views are made once, after the last account
+    assert [line for line in done.stdout.splitlines() if line.startswith("views: ")] == [
+        "views: v_follower_total"
+    ]
     with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:
         loaded = db.execute(
             "SELECT app_id, COUNT(*) FROM wechat.user_cumulate GROUP BY app_id ORDER BY 1"

@@ -4,7 +4,7 @@ Each view is one entry of `VIEWS`, written once in DuckDB's SQL with bare table 
 `create_views` qualifies the names with the pipeline's dataset and lets sqlglot (a dlt
 dependency) translate the statement into the destination's dialect. Every view keeps `app_id`
 as its first column, so many accounts sharing a dataset stay apart in every answer. A view is
-created only when all its tables have been loaded, and is dropped and created again on every
+created only when all its tables are in the dataset, and is dropped and created again on every
 call, so a changed definition always replaces the old one.
 
 The views run on DuckDB and PostgreSQL in the tests; BigQuery and Snowflake get sqlglot's
@@ -164,21 +164,25 @@ def _table(path: Sequence[str]) -> exp.Table:
 
 
 def create_views(pipeline: Pipeline, views: Sequence[View] = VIEWS) -> List[str]:
-    """Creates (again) each view whose tables `pipeline` has loaded; returns their names.
+    """Creates (again) each view whose tables are in the pipeline's dataset; returns their names.
 
+    Which tables exist is asked of the destination, not of the pipeline's schema: accounts
+    share the dataset through pipelines of their own, so one call after the last account
+    sees the tables any of them loaded (a fresh worker's pipeline, with no schema yet, too).
     A SQL destination only; nothing is created on others (the filesystem destination).
 
-    The pipeline script calls it after every load unless given `--no-views`; call it after
+    The pipeline script calls it after its loads unless given `--no-views`; call it after
     `pipeline.run(...)` to get the same views in your own pipeline.
     """
     if not issubclass(pipeline.destination.client_class, SqlJobClientBase):
         return []  # files (the filesystem destination) have no views to keep
-    loaded = set(pipeline.default_schema.data_table_names(seen_data_only=True))
-    wanted = [view for view in views if set(view.tables) <= loaded]
-    if not wanted:
-        return []
-    dialect = pipeline.destination.capabilities().sqlglot_dialect
-    with pipeline.sql_client() as client:
+    needed = sorted({table for view in views for table in view.tables})
+    with pipeline.destination_client() as job_client:
+        assert isinstance(job_client, SqlJobClientBase)
+        stored = {name for name, columns in job_client.get_storage_tables(needed) if columns}
+        wanted = [view for view in views if set(view.tables) <= stored]
+        client = job_client.sql_client
+        dialect = pipeline.destination.capabilities().sqlglot_dialect
 
         def qualify(table: str) -> List[str]:
             return client.make_qualified_table_name_path(table, quote=False)
