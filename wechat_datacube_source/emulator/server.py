@@ -222,6 +222,10 @@ class Emulator:
         record = RequestRecord(method, parts.path, endpoint_name, params, _decode(raw_body))
         if endpoint is not None:
             record.begin, record.end = _window_of(endpoint, params, record.body)
+        # logged on arrival: a client that timed out and moved on has still made the request,
+        # even while its answer is being delayed here
+        with self._lock:
+            self.requests.append(record)
         if self.latency_seconds:
             time.sleep(self.latency_seconds)
         rule = self._matching_fault(endpoint_name, endpoint, record)
@@ -233,8 +237,6 @@ class Emulator:
             if rule is not None and rule.kind == "mutate" and endpoint is not None:
                 reply = _mutated(reply, endpoint, rule.mutation, rule.dates)
         record.errcode, record.status = reply.errcode, reply.status
-        with self._lock:
-            self.requests.append(record)
         return reply
 
     def _matching_fault(
