@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.destinations.exceptions import DatabaseException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -119,7 +120,8 @@ def source_arguments(args: argparse.Namespace) -> Dict[str, Any]:
 
 def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
     """One account: the one in [sources.wechat_datacube], or the demo's."""
-    source = wechat_datacube(**source_arguments(args), **extra)
+    # `extra` (the demo's account) may repeat a command-line setting, e.g. --start-date
+    source = wechat_datacube(**{**source_arguments(args), **extra})
     default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
     pipeline = make_pipeline(args, args.pipeline_name or default)
     return with_views(args, pipeline, [load(pipeline, source)])
@@ -191,8 +193,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         logging.getLogger("wechat_datacube_source").setLevel(logging.INFO)
     try:
         return dispatch(args)
-    except ConfigurationError as error:
+    except (ConfigurationError, ConfigurationException) as error:
         # settings are all checked when the sources are made, before any call
+        if not isinstance(error, ConfigurationError):
+            error = ConfigurationError.from_dlt(error)  # a value dlt could not coerce
         print(f"configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIGURATION
 

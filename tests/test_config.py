@@ -8,7 +8,7 @@ import pendulum
 import pytest
 
 from tests.helpers import source
-from wechat_datacube_source import ConfigurationError
+from wechat_datacube_source import ConfigurationError, wechat_datacube_accounts
 from wechat_datacube_source.config import parse_day
 from wechat_datacube_source.emulator import Emulator
 
@@ -29,6 +29,20 @@ CASES: Dict[str, Dict[str, Any]] = {
     "both token styles": {"access_token": "TOKEN"},
     "negative retries": {"max_retries": -1},
     "zero timeout": {"request_timeout_seconds": 0},
+    # nan and inf compare false with every bound
+    "nan timeout": {"request_timeout_seconds": float("nan")},
+    "infinite timeout": {"request_timeout_seconds": float("inf")},
+    "nan backoff": {"retry_backoff_seconds": float("nan")},
+    "infinite backoff": {"retry_backoff_seconds": float("inf")},
+    "nan rate": {"max_requests_per_second": float("nan")},
+    "a pool of 10^8": {"max_concurrent_requests": 100_000_000},
+    "retries forever": {"max_retries": 10_000},
+    "port out of range": {"base_url": "http://127.0.0.1:99999"},
+    "port not a number": {"base_url": "http://127.0.0.1:abc"},
+    "port zero": {"base_url": "http://127.0.0.1:0"},
+    "example app id": {"app_id": "wx0000000000000000"},
+    "example app secret": {"app_secret": "<your AppSecret>"},
+    "example access token": {"app_secret": None, "access_token": "<a current access token>"},
 }
 KEYS = {
     "unparseable start_date": "start_date",
@@ -47,6 +61,19 @@ KEYS = {
     "both token styles": "access_token",
     "negative retries": "max_retries",
     "zero timeout": "request_timeout_seconds",
+    "nan timeout": "request_timeout_seconds",
+    "infinite timeout": "request_timeout_seconds",
+    "nan backoff": "retry_backoff_seconds",
+    "infinite backoff": "retry_backoff_seconds",
+    "nan rate": "max_requests_per_second",
+    "a pool of 10^8": "max_concurrent_requests",
+    "retries forever": "max_retries",
+    "port out of range": "base_url",
+    "port not a number": "base_url",
+    "port zero": "base_url",
+    "example app id": "app_id",
+    "example app secret": "app_secret",
+    "example access token": "access_token",
 }
 
 
@@ -69,6 +96,10 @@ def test_bad_configuration_fails_before_any_call_naming_the_key(api: Emulator, c
         ("end not complete yet", "Use a day up to 2026-06-14"),
         ("both token styles", "Set only one"),
         ("unparseable start_date", "Write it as YYYY-MM-DD"),
+        ("a pool of 10^8", "a whole number at least 1 and at most 64"),
+        ("nan timeout", "greater than 0 and at most 600"),
+        ("port out of range", "not a number from 1 to 65535"),
+        ("example app secret", "example value of .dlt/secrets.toml.example"),
     ],
 )
 def test_messages_say_how_to_fix(api: Emulator, case: str, hint: str) -> None:
@@ -89,3 +120,43 @@ def test_dates_from_toml_strings_and_pendulum_are_equivalent() -> None:
     assert parse_day("end_date", None) is None and parse_day("end_date", "") is None
     with pytest.raises(ConfigurationError, match="end_date: 20260501 is not a date"):
         parse_day("end_date", 20260501)
+
+
+def test_an_accounts_entry_error_names_the_entry_not_the_single_account_section() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        wechat_datacube_accounts(
+            [
+                {"app_id": "wx00000000000000a1", "app_secret": "a"},
+                {"app_id": "wx00000000000000b2", "app_secret": "<its AppSecret>"},
+            ]
+        )
+    message = str(raised.value)
+    assert message.startswith("accounts[1].app_secret: still holds the example value")
+    assert "the accounts[1] entry of [[sources.wechat_datacube.accounts]]" in message
+    assert "[sources.wechat_datacube] " not in message
+
+
+def test_app_ids_that_differ_only_in_case_are_one_account() -> None:
+    # they would share one pipeline name, hence one state
+    with pytest.raises(
+        ConfigurationError, match=r"accounts\[1\]\.app_id: wx00000000000000AB is listed twice"
+    ):
+        wechat_datacube_accounts(
+            [
+                {"app_id": "wx00000000000000ab", "app_secret": "a"},
+                {"app_id": "wx00000000000000AB", "app_secret": "b"},
+            ]
+        )
+
+
+def test_a_value_dlt_cannot_coerce_is_a_configuration_error_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SOURCES__WECHAT_DATACUBE__MAX_RETRIES", "abc")
+    with pytest.raises(ConfigurationError) as raised:
+        wechat_datacube_accounts([{"app_id": "wx00000000000000a1", "app_secret": "a"}])
+    # the value comes from the settings every account shares, so that is where to fix it
+    assert str(raised.value) == (
+        "max_retries: the configured value cannot be read as a whole number. "
+        "Set `max_retries` to a whole number in [sources.wechat_datacube]"
+    )

@@ -1,5 +1,6 @@
 """The pipeline script as users run it: a subprocess, real HTTP, exit codes, the demo."""
 
+import pickle
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Dict, Iterator, Optional
@@ -55,6 +56,42 @@ def test_bad_configuration_exits_2_before_any_call(tmp_path: Path, live_api: Emu
     assert done.returncode == 2
     assert "start_date" in done.stderr and "YYYY-MM-DD" in done.stderr
     assert live_api.requests == []
+
+
+def test_a_value_dlt_cannot_read_exits_2_with_one_line_naming_the_key(
+    tmp_path: Path, live_api: Emulator
+) -> None:
+    for key, value, wanted in (
+        ("MAX_RETRIES", "abc", "a whole number"),
+        ("INCLUDE_AD_STATS", "maybe", "true or false"),
+    ):
+        done = run_script(
+            tmp_path, env={**credentials(live_api), f"SOURCES__WECHAT_DATACUBE__{key}": value}
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [
+            f"configuration error: {key.lower()}: the configured value cannot be read as "
+            f"{wanted}. Set `{key.lower()}` to {wanted} in [sources.wechat_datacube]"
+        ]
+    assert live_api.requests == []
+
+
+def test_the_demo_takes_a_start_date(tmp_path: Path) -> None:
+    start = last_complete_day() - timedelta(days=2)
+    done = run_script(
+        tmp_path,
+        "--demo",
+        "--start-date",
+        start.isoformat(),
+        "--resources",
+        "user_cumulate",
+        "--no-views",
+        env={},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:
+        [(first,)] = db.execute("SELECT MIN(ref_date) FROM wechat.user_cumulate").fetchall()
+    assert first == start
 
 
 def test_the_demo_loads_every_default_table(tmp_path: Path) -> None:
@@ -125,6 +162,21 @@ def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) 
     pipelines = sorted(path.name for path in (tmp_path / "dlt" / "pipelines").iterdir())
     assert pipelines == [
         f"wechat_datacube_{app_id}" for app_id in (*accounts, "wx00000000000000c3")
+    ]
+    # dlt traces the configuration it resolved: the accounts list must be traced as a secret
+    traces = [
+        pickle.loads((tmp_path / "dlt" / "pipelines" / name / "trace.pickle").read_bytes())  # noqa: S301 (our own file)
+        for name in pipelines
+    ]
+    traced = [
+        value
+        for trace in traces
+        for value in trace.resolved_config_values
+        if value.key == "accounts"
+    ]
+    assert traced and all(value.is_secret_hint and value.value is None for value in traced)
+    assert not [
+        trace for trace in map(repr, traces) if "secret-a1" in trace or "secret-b2" in trace
     ]
 
 

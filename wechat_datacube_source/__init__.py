@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
 
 import dlt
+from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
@@ -251,6 +252,9 @@ def wechat_datacube_accounts(
             source = wechat_datacube(**{**account, **settings})
         except ConfigurationError as error:
             raise error.within(f"accounts[{index}]") from None
+        except ConfigurationException as error:
+            # dlt coerces only what it looked up itself: the shared settings, not the entry's
+            raise ConfigurationError.from_dlt(error) from None
         app_id = account["app_id"]
         sources.append(AccountSource(app_id, pipeline_name_for(app_id), source))
     return sources

@@ -18,11 +18,11 @@ Each entry holds the account's credentials and, optionally, any other setting of
 for that account alone; the rest comes from `[sources.wechat_datacube]` as usual.
 """
 
+import json
 import re
 from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence
 
 import dlt
-from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
 
 from .errors import ConfigurationError
 from .settings import PIPELINE_NAME
@@ -42,14 +42,18 @@ def configured_accounts() -> Optional[List[Any]]:
         "Write each account as a [[sources.wechat_datacube.accounts]] table with app_id "
         "and app_secret (or access_token), or the environment variable as a JSON list",
     )
-    try:
-        # typed as a list: dlt then reads an environment variable as JSON
-        entries: Any = dlt.secrets.get(ACCOUNTS_KEY, list)
-    except ConfigValueCannotBeCoercedException:
-        # (its message never quotes the value, which holds secrets)
-        raise not_a_list from None
+    # looked up as a secret (dlt's default for dlt.secrets): dlt's trace then keeps no value,
+    # where a `list` lookup put every account's app secret into trace.pickle in clear text
+    entries: Any = dlt.secrets.get(ACCOUNTS_KEY)
     if entries is None:
         return None
+    if isinstance(entries, str):
+        # an environment variable holds the list as JSON
+        try:
+            entries = json.loads(entries)
+        except ValueError:
+            # (the message never quotes the value, which holds secrets)
+            raise not_a_list from None
     if not isinstance(entries, list):
         raise not_a_list
     single = dlt.config.get(SINGLE_APP_ID_KEY, str)
@@ -98,13 +102,16 @@ def account_settings(entries: Sequence[Any], allowed: Collection[str]) -> List[D
                 "Give the account's AppID (letters and digits, e.g. wx0000000000000001)",
             )
         app_id = app_id.strip()
-        if app_id in seen:
+        # pipeline names are lower case, so AppIDs that differ only in case would share one
+        # pipeline and its state: the second would load only what the first left unfetched
+        if app_id.lower() in seen:
             raise ConfigurationError(
                 f"{where}.app_id",
-                f"{app_id} is listed twice (also accounts[{seen[app_id]}])",
+                f"{app_id} is listed twice (also accounts[{seen[app_id.lower()]}], "
+                "AppIDs are compared ignoring case)",
                 "List each account once",
             )
-        seen[app_id] = index
+        seen[app_id.lower()] = index
         settings.append({**{key: None for key in SECRET_KEYS}, **entry, "app_id": app_id})
     return settings
 

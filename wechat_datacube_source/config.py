@@ -1,5 +1,7 @@
 """Validates the source's settings before any network call, naming the key and the fix."""
 
+import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Optional, Sequence, Tuple
@@ -7,10 +9,22 @@ from urllib.parse import urlsplit
 
 from .catalog import AD_TABLES, BY_TABLE, DEFAULT_TABLES
 from .errors import ConfigurationError
-from .settings import DATACUBE_EARLIEST, DEFAULT_INITIAL_DAYS, TOKEN_MODES
+from .settings import (
+    CONFIG_SECTION,
+    DATACUBE_EARLIEST,
+    DEFAULT_INITIAL_DAYS,
+    MAX_BACKOFF_SECONDS,
+    MAX_CONCURRENT_REQUESTS_LIMIT,
+    MAX_REQUEST_TIMEOUT_SECONDS,
+    MAX_REQUESTS_PER_SECOND_LIMIT,
+    MAX_RETRIES_LIMIT,
+    TOKEN_MODES,
+)
 from .transport import CallLimits, RetryPolicy
 
-SECTION = "[sources.wechat_datacube]"
+# the example values of .dlt/secrets.toml.example: an AppID of zeros, secrets in <angle brackets>
+EXAMPLE_APP_IDS = frozenset({"wx0000000000000000", "wx0000000000000001", "wx0000000000000002"})
+_PLACEHOLDER = re.compile(r"^\s*<[^<>]*>\s*$")
 
 
 @dataclass(frozen=True)
@@ -50,8 +64,18 @@ def parse_day(key: str, value: Any) -> Optional[date]:
 
 def _require_text(key: str, value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(key, "is not set", f"Set `{key}` in {SECTION} of {where}")
+        raise ConfigurationError(key, "is not set", f"Set `{key}` in {CONFIG_SECTION} of {where}")
     return value.strip()
+
+
+def _refuse_placeholder(key: str, value: Optional[str]) -> None:
+    """The values of .dlt/secrets.toml.example are never sent to WeChat."""
+    if value is not None and (value.strip() in EXAMPLE_APP_IDS or _PLACEHOLDER.match(value)):
+        raise ConfigurationError(
+            key,
+            "still holds the example value of .dlt/secrets.toml.example",
+            f"Put the account's real {key} in {CONFIG_SECTION} of .dlt/secrets.toml",
+        )
 
 
 def validate(
@@ -94,27 +118,46 @@ def validate(
         raise ConfigurationError(
             "app_secret",
             "is not set",
-            f"Set `app_secret` in {SECTION} of .dlt/secrets.toml (or `access_token` if a "
+            f"Set `app_secret` in {CONFIG_SECTION} of .dlt/secrets.toml (or `access_token` if a "
             "central service manages tokens)",
         )
+    _refuse_placeholder("app_id", checked_app_id)
+    _refuse_placeholder("app_secret", secret)
+    _refuse_placeholder("access_token", token)
     checked_base_url = _check_base_url(base_url)
     start, end = _check_dates(start_date, end_date, last_complete_day)
     tables = _check_tables(resources, include_ad_stats)
     policy = RetryPolicy(
-        max_retries=_check_number("max_retries", max_retries, minimum=0, integer=True),
-        backoff_seconds=_check_number("retry_backoff_seconds", retry_backoff_seconds, minimum=0),
+        max_retries=_check_number(
+            "max_retries", max_retries, minimum=0, maximum=MAX_RETRIES_LIMIT, integer=True
+        ),
+        backoff_seconds=_check_number(
+            "retry_backoff_seconds", retry_backoff_seconds, minimum=0, maximum=MAX_BACKOFF_SECONDS
+        ),
         timeout_seconds=_check_number(
-            "request_timeout_seconds", request_timeout_seconds, minimum=0, exclusive=True
+            "request_timeout_seconds",
+            request_timeout_seconds,
+            minimum=0,
+            maximum=MAX_REQUEST_TIMEOUT_SECONDS,
+            exclusive=True,
         ),
     )
     limits = CallLimits(
         max_concurrent_requests=_check_number(
-            "max_concurrent_requests", max_concurrent_requests, minimum=1, integer=True
+            "max_concurrent_requests",
+            max_concurrent_requests,
+            minimum=1,
+            maximum=MAX_CONCURRENT_REQUESTS_LIMIT,
+            integer=True,
         ),
         max_requests_per_second=None
         if max_requests_per_second is None
         else _check_number(
-            "max_requests_per_second", max_requests_per_second, minimum=0, exclusive=True
+            "max_requests_per_second",
+            max_requests_per_second,
+            minimum=0,
+            maximum=MAX_REQUESTS_PER_SECOND_LIMIT,
+            exclusive=True,
         ),
         max_calls=None
         if max_calls is None
@@ -136,17 +179,31 @@ def validate(
 
 
 def _check_number(
-    key: str, value: Any, minimum: float, integer: bool = False, exclusive: bool = False
+    key: str,
+    value: Any,
+    minimum: float,
+    maximum: float = math.inf,
+    integer: bool = False,
+    exclusive: bool = False,
 ) -> Any:
+    """`value` if it is a finite number (a whole one if `integer`) within the bounds.
+
+    nan and inf are refused here: they compare false with every bound, so they would pass a
+    range check and only fail deep in the extract (a timeout of nan, a pool of inf threads).
+    """
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if (
         isinstance(value, bool)
         or not ok_type
+        or not math.isfinite(value)
         or value < minimum
         or (exclusive and value == minimum)
+        or value > maximum
     ):
         kind = "a whole number" if integer else "a number"
-        bound = f"greater than {minimum}" if exclusive else f"at least {minimum}"
+        bound = f"greater than {minimum:g}" if exclusive else f"at least {minimum:g}"
+        if maximum != math.inf:
+            bound += f" and at most {maximum:g}"
         raise ConfigurationError(
             key, f"{value!r} is not {kind} {bound}", f"Set `{key}` to {kind} {bound}"
         )
@@ -161,6 +218,17 @@ def _check_base_url(base_url: Any) -> str:
             f"{base_url!r} is not an http(s) URL",
             "Leave it unset for https://api.weixin.qq.com, or give e.g. http://127.0.0.1:8080",
         )
+    bad_port = ConfigurationError(
+        "base_url",
+        f"{base_url!r} has a port that is not a number from 1 to 65535",
+        "Give e.g. http://127.0.0.1:8080",
+    )
+    try:
+        port = parts.port  # raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        raise bad_port from None
+    if port == 0:
+        raise bad_port
     if parts.query or parts.fragment:
         raise ConfigurationError(
             "base_url", "has a query or fragment", "Give only scheme, host, port and path"

@@ -6,7 +6,14 @@ classes only carry and explain.
 
 import enum
 import re
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence, Tuple
+
+from dlt.common.configuration.exceptions import (
+    ConfigurationException,
+    ConfigValueCannotBeCoercedException,
+)
+
+from .settings import ACCOUNTS_SECTION, CONFIG_SECTION
 
 
 class ErrorKind(enum.Enum):
@@ -52,7 +59,16 @@ _KINDS: Mapping[int, ErrorKind] = {
     89507: ErrorKind.ACCOUNT,
 }
 
-_CONFIG_SECTION = "[sources.wechat_datacube]"
+# runtime errors cannot tell a single account from a listed one, so they name both places
+CREDENTIALS_PLACE = (
+    f".dlt/secrets.toml ({CONFIG_SECTION}, or the account's {ACCOUNTS_SECTION} entry)"
+)
+_TYPE_WORDS: Mapping[Any, str] = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    str: "text",
+}
 _IP_PATTERN = re.compile(r"invalid ip ([0-9a-fA-F.:]+)")
 
 
@@ -71,11 +87,11 @@ def explain(errcode: int, errmsg: str, replacements: Sequence[str] = ()) -> str:
             "whitelisted host"
         )
     if errcode == 40013:
-        return f"WeChat does not know this app id: check `app_id` in {_CONFIG_SECTION}"
+        return f"WeChat does not know this app id: check `app_id` in {CREDENTIALS_PLACE}"
     if errcode in (40125, 40243):
         return (
-            f"WeChat rejected the app secret: check `app_secret` in {_CONFIG_SECTION} of "
-            ".dlt/secrets.toml (reset or unfreeze it in mp.weixin.qq.com if it was changed)"
+            f"WeChat rejected the app secret: check `app_secret` in {CREDENTIALS_PLACE} "
+            "(reset or unfreeze it in mp.weixin.qq.com if it was changed)"
         )
     if errcode in (89503, 89506, 89507):
         return "WeChat asked the account admin to confirm this IP; confirm it, then run again"
@@ -116,8 +132,25 @@ class ConfigurationError(WeChatSourceError, ValueError):
         super().__init__(f"{key}: {problem}. {fix}")
 
     def within(self, prefix: str) -> "ConfigurationError":
-        """The same error, its key named inside a list entry (`accounts[2].start_date`)."""
-        return ConfigurationError(f"{prefix}.{self.key}", self.problem, self.fix)
+        """The same error, its key named inside a list entry (`accounts[2].start_date`), and
+        the fix pointing at that entry rather than at the single account's section."""
+        place = f"the {prefix} entry of {ACCOUNTS_SECTION}"
+        return ConfigurationError(
+            f"{prefix}.{self.key}", self.problem, self.fix.replace(CONFIG_SECTION, place)
+        )
+
+    @classmethod
+    def from_dlt(cls, error: ConfigurationException) -> "ConfigurationError":
+        """dlt's own configuration error (a value its type coercion refused) as one line that
+        names the key; the value is not quoted, as it may be a secret."""
+        if isinstance(error, ConfigValueCannotBeCoercedException):
+            wanted = _TYPE_WORDS.get(error.hint, getattr(error.hint, "__name__", str(error.hint)))
+            return cls(
+                error.field_name,
+                f"the configured value cannot be read as {wanted}",
+                f"Set `{error.field_name}` to {wanted} in {CONFIG_SECTION}",
+            )
+        return cls("configuration", str(error).splitlines()[0], "See the dlt configuration docs")
 
 
 class WeChatApiError(WeChatSourceError):

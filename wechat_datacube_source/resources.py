@@ -21,6 +21,7 @@ Instead each endpoint writes one `sync_log` row that says what happened.
 """
 
 import logging
+import threading
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -94,8 +95,19 @@ class AccountRun:
         return 2 * self.client.transport.limits.max_concurrent_requests
 
 
+_run_id_lock = threading.Lock()
+_last_run_started = datetime.min.replace(tzinfo=timezone.utc)
+
+
 def new_run_id() -> str:
-    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    """A run id that sorts in run order: its start to the microsecond (never the same twice
+    in a process, even if the clock stands still or steps back), then a random suffix that
+    keeps processes apart."""
+    global _last_run_started
+    with _run_id_lock:
+        started = max(datetime.now(timezone.utc), _last_run_started + timedelta(microseconds=1))
+        _last_run_started = started
+    return f"{started:%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,12 @@ MAX_BACKOFF_SECONDS: Final = 30.0
 DEFAULT_REQUEST_TIMEOUT_SECONDS: Final = 30.0
 # requests of one account in flight at once, across all its endpoints (token fetches included)
 DEFAULT_MAX_CONCURRENT_REQUESTS: Final = 8
+# upper bounds of the settings: beyond them a value is a typo, not a wish (a pool of 10^8
+# connections took 96 s and 968 MB to build before the first call)
+MAX_CONCURRENT_REQUESTS_LIMIT: Final = 64
+MAX_RETRIES_LIMIT: Final = 20
+MAX_REQUEST_TIMEOUT_SECONDS: Final = 600.0
+MAX_REQUESTS_PER_SECOND_LIMIT: Final = 1000.0
 
 # rows per arrow table handed to dlt (per table of an endpoint): big enough that dlt's
 # per-item schema work is noise, small enough to keep memory flat on a 10-year backfill
@@ -55,6 +61,10 @@ PUBLISHER_PAGE_SIZE: Final = 90
 
 # the table where every endpoint records what each run did
 SYNC_LOG_TABLE: Final = "sync_log"
+
+# where a single account's settings live, and where a list of accounts lives
+CONFIG_SECTION: Final = "[sources.wechat_datacube]"
+ACCOUNTS_SECTION: Final = "[[sources.wechat_datacube.accounts]]"
 
 PIPELINE_NAME: Final = "wechat_datacube"
 # not "wechat_datacube": DuckDB rejects a schema named like its file (wechat_datacube.duckdb)

@@ -10,7 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from typing import Callable, Optional, Tuple
 
-from .errors import ErrorKind, TransportError, WeChatApiError
+from .errors import CREDENTIALS_PLACE, ErrorKind, TransportError, WeChatApiError
 from .settings import TOKEN_EXPIRY_MARGIN_SECONDS
 from .transport import Body, CallCounter, Transport
 
@@ -148,7 +148,6 @@ def _as_credential_error(error: Exception) -> Exception:
             error.errmsg,
             error.endpoint,
             kind=ErrorKind.ACCOUNT,
-            hint="WeChat rejected the credentials: check `app_secret` in "
-            "[sources.wechat_datacube] of .dlt/secrets.toml",
+            hint=f"WeChat rejected the credentials: check `app_secret` in {CREDENTIALS_PLACE}",
         )
     return error
