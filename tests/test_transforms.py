@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from wechat_datacube_source.arrow_tables import ARROW_TYPES, MISFIT_SUFFIX, to_arrow
 from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
-from wechat_datacube_source.errors import PayloadError
+from wechat_datacube_source.errors import MALFORMED_ANSWER, PayloadError
 from wechat_datacube_source.resources import table_columns
 from wechat_datacube_source.transforms import is_delayed, to_rows
 from wechat_datacube_source.transport import body_error
@@ -81,14 +81,33 @@ def test_detail_objects_are_lifted_and_unknown_fields_and_codes_kept() -> None:
     [
         ({"errcode": -1, "errmsg": "system error"}, -1),
         ({"errcode": "45009", "errmsg": "quota"}, 45009),
-        ({"errcode": "busy"}, -1),
+        # a float was once read as success: an empty week committed, its rows never fetched
+        ({"errcode": 61503.0, "errmsg": "data not ready"}, 61503),
+        ({"errcode": 45009.0}, 45009),
+        ({"errcode": "61503.0"}, 61503),
+        ({"errcode": " 48001 "}, 48001),
+        ({"base_resp": {"ret": 2009.0, "err_msg": "invalid"}}, 2009),
+        # a code that is no whole number is an error of its own, never success
+        ({"errcode": "busy"}, MALFORMED_ANSWER),
+        ({"errcode": ""}, MALFORMED_ANSWER),
+        ({"errcode": 0.5}, MALFORMED_ANSWER),
+        ({"errcode": True}, MALFORMED_ANSWER),
+        ({"errcode": [61503]}, MALFORMED_ANSWER),
+        ({"errcode": {"code": 1}}, MALFORMED_ANSWER),
+        ({"errcode": 1e30}, MALFORMED_ANSWER),
+        ({"errcode": 2**70}, MALFORMED_ANSWER),
+        ({"base_resp": {"ret": "x"}}, MALFORMED_ANSWER),
+        # zero in any form, or no code at all, is success
         ({"errcode": 0, "errmsg": "ok", "list": []}, 0),
+        ({"errcode": 0.0, "list": []}, 0),
+        ({"errcode": "0", "list": []}, 0),
         ({"base_resp": {"ret": 2009, "err_msg": "invalid"}}, 2009),
         ({"base_resp": {"ret": 0, "err_msg": "ok"}, "list": []}, 0),
         ({"list": [], "errcode": None}, 0),
+        ({"list": []}, 0),
     ],
 )
-def test_error_codes_are_read_from_both_envelopes_even_as_strings(body: Any, code: int) -> None:
+def test_any_errcode_but_zero_in_any_json_type_is_an_error(body: Any, code: int) -> None:
     assert body_error(body)[0] == code
 
 

@@ -92,6 +92,8 @@ class Endpoint:
     replacements: Tuple[str, ...] = ()
     """Tables that replace this endpoint when WeChat retires it (47009)."""
     default_selected: bool = True
+    max_rows_per_day: int = 0
+    """Publisher endpoints: the most rows one day can have, which bounds paging."""
 
     def __post_init__(self) -> None:
         if self.date_field not in self.primary_key:
@@ -431,6 +433,8 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _publisher(
         api_name="publisher_adpos_general",
         table="publisher_adpos_general",
+        # a row per ad slot and day: five slots are documented, room is left for new ones
+        max_rows_per_day=20,
         span=90,
         api_span=90,
         grain="day",
@@ -449,6 +453,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _publisher(
         api_name="publisher_cps_general",
         table="publisher_cps_general",
+        max_rows_per_day=2,  # one row a day
         span=60,
         api_span=60,
         grain="day",
@@ -466,6 +471,8 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         # the docs state no span for settlements; 90 days keeps each call as small as adpos's
         api_name="publisher_settlement",
         table="publisher_settlement",
+        # settlements come twice a month; their rows' semantics are unconfirmed, hence room
+        max_rows_per_day=10,
         span=90,
         api_span=None,
         grain="day",

@@ -4,8 +4,9 @@ The client knows the two HTTP shapes (datacube POST with a JSON body, publisher/
 paging); everything endpoint-specific comes from the catalog entry.
 """
 
+import math
 from functools import partial
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .catalog import Endpoint
 from .errors import ErrorKind, PayloadError, WeChatApiError
@@ -34,8 +35,8 @@ class WeChatClient:
         endpoint: Endpoint,
         counter: CallCounter,
         method: str,
-        query: Body,
-        json_body: Optional[Body],
+        query: Dict[str, Any],
+        json_body: Optional[Dict[str, Any]],
         token: str,
     ) -> Body:
         return self.transport.request(
@@ -48,11 +49,18 @@ class WeChatClient:
         )
 
     def _fetch_publisher(self, endpoint: Endpoint, window: Window, counter: CallCounter) -> Body:
-        """Pages of at most 90 rows, 1-based, until `total_num` rows or a short page arrive."""
-        merged: Body = {}
+        """Pages of at most 90 rows, 1-based, until `total_num` rows or a short page arrive.
+
+        Paging is bounded by what the window can hold (`Endpoint.max_rows_per_day`), and a
+        page that repeats the one before means the server ignores `page`: either would
+        otherwise page forever (1,350 calls a minute against such a server).
+        """
+        merged = Body()
         items: List[Any] = []
-        page = 1
-        while True:
+        escaped: List[str] = []
+        last_page = math.ceil(window.days * endpoint.max_rows_per_day / PUBLISHER_PAGE_SIZE) + 1
+        previous: Optional[List[Any]] = None
+        for page in range(1, last_page + 1):
             query = {
                 "action": endpoint.api_name,
                 "page": page,
@@ -66,17 +74,29 @@ class WeChatClient:
             page_items = body.get(endpoint.list_key) or []
             if not isinstance(page_items, list):
                 raise PayloadError(endpoint.table, f"`{endpoint.list_key}` is not a list")
+            if page_items and page_items == previous:
+                raise PayloadError(
+                    endpoint.table,
+                    f"page {page} repeats page {page - 1}: the server ignores `page`, so the "
+                    f"rows of {window} cannot all be read",
+                )
             if not merged:
-                merged = dict(body)
+                merged.update(body)
+            escaped.extend(f"page {page}: {place}" for place in body.escaped)
             items.extend(page_items)
             total = body.get("total_num")
             if len(page_items) < PUBLISHER_PAGE_SIZE or (
                 isinstance(total, int) and len(items) >= total
             ):
-                break
-            page += 1
-        merged[endpoint.list_key] = items
-        return merged
+                merged[endpoint.list_key] = items
+                merged.escaped = tuple(escaped)
+                return merged
+            previous = page_items
+        raise PayloadError(
+            endpoint.table,
+            f"paging went on past page {last_page}, more rows than {window} can hold "
+            f"({endpoint.max_rows_per_day} a day)",
+        )
 
     def _authorized(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
         """Send with the current token; on a token error refresh once and retry once."""

@@ -15,6 +15,10 @@ from dlt.common.configuration.exceptions import (
 
 from .settings import ACCOUNTS_SECTION, CONFIG_SECTION
 
+MALFORMED_ANSWER = -2
+"""Not a WeChat code: the answer was unusable (an errcode that is no whole number, a token
+response without a token)."""
+
 
 class ErrorKind(enum.Enum):
     TRANSIENT = "transient"

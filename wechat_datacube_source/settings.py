@@ -31,6 +31,10 @@ TOKEN_MODES: Final = ("stable", "classic")
 # Token cache: refresh this many seconds before WeChat says the token expires. stable_token
 # rotates 5 minutes early and keeps both tokens valid for those 5 minutes, so 300 s is safe.
 TOKEN_EXPIRY_MARGIN_SECONDS: Final = 300
+# tokens live two hours; an expires_in beyond that, or below a minute (0, negative, not a
+# number), is read as the nearest of these
+MAX_TOKEN_LIFETIME_SECONDS: Final = 7200.0
+MIN_TOKEN_LIFETIME_SECONDS: Final = 60.0
 
 # errcodes meaning "your token is bad": refresh once and retry once, never loop (WxJava, wechatpy).
 TOKEN_ERRCODES: Final[FrozenSet[int]] = frozenset({40001, 40014, 42001})

@@ -5,13 +5,24 @@ A provider hands out one token per account for the run and refreshes it only thr
 failed (compare-and-expire, as WxJava does), so threads that fail together cause one fetch.
 """
 
+import math
 import threading
 import time
 from abc import ABC, abstractmethod
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
-from .errors import CREDENTIALS_PLACE, ErrorKind, TransportError, WeChatApiError
-from .settings import TOKEN_EXPIRY_MARGIN_SECONDS
+from .errors import (
+    CREDENTIALS_PLACE,
+    MALFORMED_ANSWER,
+    ErrorKind,
+    TransportError,
+    WeChatApiError,
+)
+from .settings import (
+    MAX_TOKEN_LIFETIME_SECONDS,
+    MIN_TOKEN_LIFETIME_SECONDS,
+    TOKEN_EXPIRY_MARGIN_SECONDS,
+)
 from .transport import Body, CallCounter, Transport
 
 TOKEN_LABEL = "access token"
@@ -127,10 +138,23 @@ class ClassicTokenProvider(FetchedTokenProvider):
 
 
 def _parse_token(body: Body) -> Tuple[str, float]:
-    token, expires_in = body.get("access_token"), body.get("expires_in")
-    if not isinstance(token, str) or not token or not isinstance(expires_in, (int, float)):
-        raise WeChatApiError(-2, "token response has no access_token/expires_in", TOKEN_LABEL)
-    return token, float(expires_in)
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise WeChatApiError(MALFORMED_ANSWER, "token response has no access_token", TOKEN_LABEL)
+    return token, _lifetime(body.get("expires_in"))
+
+
+def _lifetime(expires_in: Any) -> float:
+    """WeChat's `expires_in`, read sensibly: within the documented two hours, and a value that
+    makes no sense (0, negative, not a number) as a short lifetime rather than "expired
+    already", which would fetch a token before every data call."""
+    try:
+        seconds = float(expires_in)
+    except (TypeError, ValueError):
+        return MIN_TOKEN_LIFETIME_SECONDS
+    if not math.isfinite(seconds) or seconds < MIN_TOKEN_LIFETIME_SECONDS:
+        return MIN_TOKEN_LIFETIME_SECONDS
+    return min(seconds, MAX_TOKEN_LIFETIME_SECONDS)
 
 
 def _cache_seconds(expires_in: float) -> float:

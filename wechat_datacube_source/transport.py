@@ -10,12 +10,21 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from .errors import CallBudgetExhausted, ErrorKind, TransportError, WeChatApiError
+from .deadlines import DeadlineAdapter, total_deadline
+from .errors import (
+    MALFORMED_ANSWER,
+    CallBudgetExhausted,
+    ErrorKind,
+    TransportError,
+    WeChatApiError,
+)
 from .redaction import Redactor
+from .safe_text import escape_unstorable, may_hold_unstorable, storable
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -25,9 +34,16 @@ from .settings import (
     TRANSIENT_HTTP_STATUSES,
 )
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 logger = logging.getLogger(__name__)
 
-Body = Dict[str, Any]
+
+class Body(Dict[str, Any]):
+    """A decoded answer: a JSON object whose text every destination can store."""
+
+    escaped: Tuple[str, ...] = ()
+    """Where text had to be escaped to be storable (`list[0].title`); see `safe_text`."""
 
 
 @dataclass(frozen=True)
@@ -75,31 +91,49 @@ def body_error(body: Mapping[str, Any]) -> Tuple[int, str]:
     """(code, message) of a WeChat body; code 0 means success.
 
     Datacube and token calls put errors in `errcode`/`errmsg`; publisher/stat puts them in
-    `base_resp.ret`/`base_resp.err_msg` (SDKs check both, so do we). A code sent as a string
-    still counts: reading it as success would pass an error off as an empty day.
+    `base_resp.ret`/`base_resp.err_msg` (SDKs check both, so do we). Any code other than zero,
+    in any JSON type, is an error: reading `61503.0` or `"45009"` as success would commit an
+    empty window whose rows are then never fetched again.
     """
     code = _as_code(body.get("errcode"))
     if code:
-        return code, str(body.get("errmsg", ""))
+        return code, _message(body.get("errmsg"), body.get("errcode"), code)
     base_resp = body.get("base_resp")
     if isinstance(base_resp, Mapping):
         code = _as_code(base_resp.get("ret"))
         if code:
-            return code, str(base_resp.get("err_msg", ""))
+            return code, _message(base_resp.get("err_msg"), base_resp.get("ret"), code)
     return 0, ""
 
 
 def _as_code(value: Any) -> int:
-    if isinstance(value, bool):
+    """0 for success (no code, or zero as a number or numeric text); the code otherwise, or
+    `MALFORMED_ANSWER` for a code that is not a whole number within 64 bits."""
+    if value is None:
         return 0
-    if isinstance(value, int):
-        return value
     if isinstance(value, str):
         try:
-            return int(value.strip())
+            value = float(value.strip()) if "." in value or "e" in value.lower() else int(value)
         except ValueError:
-            return -1 if value.strip() else 0
-    return 0
+            return MALFORMED_ANSWER
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return MALFORMED_ANSWER  # true, a list, an object
+    if value == 0:
+        return 0
+    if isinstance(value, float) and not value.is_integer():
+        return MALFORMED_ANSWER  # nan, inf, 1.5
+    if not INT64_MIN <= value <= INT64_MAX:
+        return MALFORMED_ANSWER
+    return int(value)
+
+
+def _message(errmsg: Any, raw_code: Any, code: int) -> str:
+    text = errmsg if isinstance(errmsg, str) else "" if errmsg is None else repr(errmsg)
+    if code == MALFORMED_ANSWER:
+        shown = repr(raw_code)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        text = f"errcode {shown} is not a whole number; {text}".rstrip("; ")
+    return text
 
 
 def _retry_after(response: requests.Response) -> Optional[float]:
@@ -132,7 +166,7 @@ class Transport:
         self.session.trust_env = False
         self.session.proxies.update(environment["proxies"])
         self.session.verify = environment["verify"]
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=limits.max_concurrent_requests)
+        adapter = DeadlineAdapter(pool_maxsize=limits.max_concurrent_requests)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._pace_lock = threading.Lock()
@@ -199,32 +233,57 @@ class Transport:
         params: Optional[Mapping[str, Any]],
         json_body: Optional[Mapping[str, Any]],
     ) -> "Body | Exception":
-        """A body on success; a retryable problem as a value; raises when retrying cannot help."""
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=json_body,
-                timeout=self.policy.timeout_seconds,
-            )
-        except requests.RequestException as exc:
-            # the exception text holds the URL with the token: keep the type, redact the rest
-            return TransportError(label, self.redactor(f"{type(exc).__name__}: {exc}"))
+        """A body on success; a retryable problem as a value; raises when retrying cannot help.
+
+        The exchange must be over within `timeout_seconds` in all, not per read, and a
+        redirect is never followed: it would carry the token (or, from the token endpoint,
+        the app secret) to whatever host it names.
+        """
+        timeout = self.policy.timeout_seconds
+        with total_deadline(timeout) as deadline:
+            try:
+                response = self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json_body,
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as exc:
+                if deadline.expired:
+                    return TransportError(
+                        label, f"no complete answer within {timeout:g} s (the call's deadline)"
+                    )
+                # the exception text holds the URL with the token: keep the type, redact the rest
+                return TransportError(label, self.redactor(f"{type(exc).__name__}: {exc}"))
         if response.status_code in TRANSIENT_HTTP_STATUSES:
             return TransportError(
                 label, f"HTTP {response.status_code}", response.status_code, _retry_after(response)
             )
+        if response.is_redirect:
+            raise TransportError(
+                label,
+                f"HTTP {response.status_code}: a redirect to {self._host_of(response)} was "
+                "refused (calls never follow redirects, so the token and secret stay with "
+                f"{self._host_of(None)}); check base_url",
+                response.status_code,
+            )
         if response.status_code != 200:
             raise TransportError(label, f"HTTP {response.status_code}", response.status_code)
         try:
-            body = json.loads(response.content)
+            decoded = json.loads(response.content)
         except ValueError:
             return TransportError(label, "response body is not JSON (truncated or malformed)")
-        if not isinstance(body, dict):
+        if not isinstance(decoded, dict):
             return TransportError(
-                label, f"response body is JSON {type(body).__name__}, not an object"
+                label, f"response body is JSON {type(decoded).__name__}, not an object"
             )
+        escaped: List[str] = []
+        if may_hold_unstorable(response.content):
+            decoded, escaped = storable(decoded)
+        body = Body(decoded)
+        body.escaped = tuple(escaped)
         code, message = body_error(body)
         if code == 0:
             return body
@@ -234,3 +293,9 @@ class Transport:
         if error.kind is ErrorKind.QUOTA:
             self._quota_error = error
         raise error
+
+    def _host_of(self, response: Optional[requests.Response]) -> str:
+        """The host a redirect points at (or ours): never the URL, which may carry a secret."""
+        location = response.headers.get("Location", "") if response is not None else ""
+        host = urlsplit(urljoin(self.base_url + "/", location)).hostname or "an unknown host"
+        return self.redactor(escape_unstorable(host))
