@@ -5,10 +5,17 @@ from datetime import date
 from typing import Any, List
 
 import pytest
+from dlt.common.normalizers.naming.snake_case import NamingConvention
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wechat_datacube_source.arrow_tables import ARROW_TYPES, MISFIT_SUFFIX, to_arrow
+from wechat_datacube_source.arrow_tables import (
+    ARROW_TYPES,
+    MISFIT_SUFFIX,
+    RENAMED_SUFFIX,
+    column_names,
+    to_arrow,
+)
 from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
 from wechat_datacube_source.errors import MALFORMED_ANSWER, PayloadError
 from wechat_datacube_source.resources import table_columns
@@ -217,6 +224,10 @@ def test_no_payload_fails_but_its_window_and_every_value_lands_typed_or_kept_as_
         notes: List[str] = []
         arrow = to_arrow(rows, hints[table], notes, table)
         columns = arrow.to_pydict()
+        # where each field landed: its own name, dlt's form of it, or a new name if taken
+        fields = dict.fromkeys(name for row in rows for name in row)
+        landed = column_names(fields, hints[table], NamingConvention(), [], table)
+        assert len(set(landed.values())) == len(landed)
         for name, hint in hints[table].items():
             if name not in columns:
                 assert all(row.get(name) is None for row in rows), name
@@ -226,13 +237,18 @@ def test_no_payload_fails_but_its_window_and_every_value_lands_typed_or_kept_as_
             if not hint.get("nullable", True):
                 assert None not in columns[name], name
         for index, row in enumerate(rows):
-            for name, value in row.items():
+            for field, value in row.items():
+                name = landed[field]
                 kept = columns.get(name, [None] * len(rows))[index]
                 misfit = columns.get(name + MISFIT_SUFFIX, [None] * len(rows))[index]
                 # nothing is lost: a value lands in its column, or as text beside it
-                assert (value is None) == (kept is None and misfit is None), (name, value)
+                assert (value is None) == (kept is None and misfit is None), (field, value)
                 hint = hints[table].get(name)
                 if hint and kept is not None:
                     # one meaning of "fits", whichever way pyarrow was asked to convert
                     assert repr(kept) == repr(ARROW_TYPES[hint["data_type"]].fit(value)), name
-        assert bool(notes) == any(name.endswith(MISFIT_SUFFIX) for name in columns)
+        misfit_notes = [note for note in notes if note.endswith(MISFIT_SUFFIX)]
+        assert bool(misfit_notes) == any(name.endswith(MISFIT_SUFFIX) for name in columns)
+        assert len(notes) - len(misfit_notes) == sum(
+            1 for name in landed.values() if RENAMED_SUFFIX in name
+        )

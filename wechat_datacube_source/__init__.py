@@ -174,13 +174,13 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         # a backfill that ends before the endpoint's floor plans no window, but dlt refuses an
         # initial value after the end value
         initial = min(initial, config.end_date)
+    # dlt's cursor records how far the endpoint is committed; the resource plans its own
+    # windows and turns dlt's filter off (resources.py says why)
     cursor = dlt.sources.incremental(
         endpoint.date_field,
         initial_value=initial,
         end_value=config.end_date,
         range_end="closed",
-        # re-fetched refresh days must pass dlt's "older than the cursor" filter
-        lag=endpoint.refresh_days or None,
         on_cursor_value_missing="include",
     )
     resource = dlt.resource(

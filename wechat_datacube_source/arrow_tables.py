@@ -13,18 +13,36 @@ fails a load. Columns nobody declared take the one type all their values share; 
 mixed types, objects and lists become JSON text.
 """
 
+import itertools
 import json
 import math
 from datetime import date
 from itertools import chain
-from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import pyarrow as pa
+from dlt.common.normalizers.naming import NamingConvention
+from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.common.schema.typing import TTableSchemaColumns
 
 Row = Dict[str, Any]
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MISFIT_SUFFIX = "__v_text"
+RENAMED_SUFFIX = "__as_sent"
+# dlt's own columns (`_dlt_load_id`, `_dlt_id`) start with this
+DLT_PREFIX = "_dlt"
+_DEFAULT_NAMING = SnakeCase()
 
 
 class Misfit(ValueError):
@@ -109,32 +127,33 @@ ARROW_TYPES: Dict[str, Kind] = {
 
 
 def to_arrow(
-    rows: Sequence[Row], columns: TTableSchemaColumns, notes: List[str], table: str
+    rows: Sequence[Row],
+    columns: TTableSchemaColumns,
+    notes: List[str],
+    table: str,
+    naming: Optional[NamingConvention] = None,
 ) -> pa.Table:
     """`rows` as one table; `columns` are the known columns (hints and the stored schema).
 
-    A note is appended to `notes` for each column some of whose values did not fit.
+    Column names are the fields' names as the destination will know them (`naming`, dlt's
+    convention of the schema): a field whose name collides with another's, is empty, or
+    takes a name dlt or this source reserves, is renamed (see `column_names`). A note is
+    appended to `notes` for each renamed field and each column some of whose values did not
+    fit.
     """
     present = dict.fromkeys(chain.from_iterable(rows))
+    names = column_names(present, columns, naming or _DEFAULT_NAMING, notes, table)
     # known columns in their declared order: dlt orders a compound key by column order
-    names = [name for name in columns if name in present]
-    names += [name for name in present if name not in columns]
+    order = {name: index for index, name in enumerate(columns)}
+    names = dict(sorted(names.items(), key=lambda item: order.get(item[1], len(order))))
     types: Dict[str, str] = {}
-    for name in names:
+    for raw, name in names.items():
         data_type: Optional[str] = columns.get(name, {}).get("data_type")
         if data_type not in ARROW_TYPES:
-            data_type = _shared_type([row.get(name) for row in rows])
+            data_type = _shared_type([row.get(raw) for row in rows])
             if data_type is None:
                 continue  # only nulls: dlt would not create the column either
-        types[name] = data_type
-    # declared non-null in arrow too, or dlt warns that the hints differ; the transforms
-    # refuse a row whose key or date is missing
-    fields = {
-        name: pa.field(
-            name, ARROW_TYPES[data_type].arrow_type, columns.get(name, {}).get("nullable", True)
-        )
-        for name, data_type in types.items()
-    }
+        types[raw] = data_type
     try:
         # what pyarrow makes of the rows by itself, in one pass; a column it typed exactly as
         # declared is taken as it is (pyarrow's own conversion to a declared type is not:
@@ -144,24 +163,80 @@ def to_arrow(
         inferred = None  # mixed types, or an integer beyond 64 bits
     schema: List[pa.Field] = []
     arrays: List[pa.Array] = []
-    for name, data_type in types.items():
-        kind = ARROW_TYPES[data_type]
+    for raw, data_type in types.items():
+        name, kind = names[raw], ARROW_TYPES[data_type]
         misfits: List[Optional[str]] = []
-        if inferred is not None and _inferred_type(inferred, name) == kind.arrow_type:
-            array = inferred.field(name)
+        if inferred is not None and _inferred_type(inferred, raw) == kind.arrow_type:
+            array = inferred.field(raw)
         else:
-            array, misfits = _array([row.get(name) for row in rows], kind)
+            array, misfits = _array([row.get(raw) for row in rows], kind)
         if misfits:
             schema.append(pa.field(name + MISFIT_SUFFIX, pa.string()))
             arrays.append(pa.array(misfits, pa.string()))
-            example = next(misfit for misfit in misfits if misfit is not None)
-            example = example if len(example) <= 60 else example[:57] + "..."
+            example = _shown(next(misfit for misfit in misfits if misfit is not None))
             notes.append(
                 f"{table}.{name}: {example} is not {data_type}, kept in {name}{MISFIT_SUFFIX}"
             )
-        schema.append(fields[name])
+        # declared non-null in arrow too, or dlt warns that the hints differ; the transforms
+        # refuse a row whose key or date is missing
+        nullable = columns.get(name, {}).get("nullable", True)
+        schema.append(pa.field(name, kind.arrow_type, nullable))
         arrays.append(array)
     return pa.Table.from_arrays(arrays, schema=pa.schema(schema))
+
+
+def column_names(
+    fields: Iterable[str],
+    columns: TTableSchemaColumns,
+    naming: NamingConvention,
+    notes: List[str],
+    table: str,
+) -> Dict[str, str]:
+    """The column each field lands in.
+
+    A field named exactly like a known column lands there. Any other field gets its name in
+    dlt's convention, unless that name is taken (`newUser` beside `new_user`, `Ref_Date`, a
+    second `app_id`), empty (`""`, which the destination refuses), or reserved (dlt's `_dlt`
+    columns, this source's `__v_text` columns): then it lands, with a note, in
+    `<name>__as_sent` (`_2`, `_3`... if need be). Either way no collision reaches dlt, which
+    would fail the whole run on it.
+    """
+    names: Dict[str, str] = {}
+    taken = set()
+    for field in fields:
+        if field in columns and not field.endswith(MISFIT_SUFFIX):
+            names[field] = field
+            taken.add(field)
+    for field in fields:
+        if field in names:
+            continue
+        try:
+            name = naming.normalize_path(field) if field.strip() else ""
+        except ValueError:
+            name = ""
+        if name and name not in taken and not _reserved(name):
+            names[field] = name
+            taken.add(name)
+            continue
+        base = f"{name.lstrip('_') or 'unnamed'}{RENAMED_SUFFIX}"
+        candidates = itertools.chain([base], (f"{base}_{n}" for n in itertools.count(2)))
+        name = next(candidate for candidate in candidates if candidate not in taken)
+        names[field] = name
+        taken.add(name)
+        notes.append(
+            f"{table}: the field {_shown(repr(field))} collides with another name or is not "
+            f"a usable name, kept in {name}"
+        )
+    return names
+
+
+def _reserved(name: str) -> bool:
+    return name.startswith(DLT_PREFIX) or name.endswith(MISFIT_SUFFIX)
+
+
+def _shown(text: str) -> str:
+    """A value quoted in a note: at most 60 characters."""
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _inferred_type(inferred: pa.StructArray, name: str) -> Optional[pa.DataType]:

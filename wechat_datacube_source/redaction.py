@@ -7,7 +7,10 @@ passes through a `Redactor` that knows the secrets of the run.
 
 import re
 import threading
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MASK = "***"
 _SECRET_PARAMETER = re.compile(
@@ -37,3 +40,25 @@ class Redactor:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         return text
+
+    def mask_table(self, table: pa.Table) -> Tuple[pa.Table, List[str]]:
+        """`table` with every known secret masked in its text columns, and those columns.
+
+        Only the secrets themselves: data is not searched for `secret=`-like patterns, which
+        an article title may well contain.
+        """
+        with self._lock:
+            secrets = list(self._secrets)
+        masked: List[str] = []
+        for index, field in enumerate(table.schema):
+            if not pa.types.is_string(field.type):
+                continue
+            column = table.column(index)
+            found = [s for s in secrets if pc.any(pc.match_substring(column, s)).as_py()]
+            if not found:
+                continue
+            for secret in found:
+                column = pc.replace_substring(column, pattern=secret, replacement=MASK)
+            table = table.set_column(index, field, column)
+            masked.append(field.name)
+        return table, masked

@@ -5,16 +5,19 @@ Rules that make an unattended run trustworthy (DESIGN.md, "Behaviour"):
 * windows are committed in date order and the first window that fails stops the endpoint
   there; rows before it are loaded, the run reports `partial`, the next run resumes there;
 * data that is not ready (61503, `is_delay: true`, no rows yet for the last complete day) is
-  not loaded and does not move the `fetched_through` watermark, so it is fetched again;
-* a row is never yielded past the watermark that will be stored, which keeps dlt's cursor at
-  or behind the watermark, so its lag-based filter never drops a re-fetched row;
+  not loaded and does not move the `fetched_through` watermark, so it is fetched again; WeChat
+  saying so of a day long past is an error of that window, not a reason to wait;
 * each run re-fetches the endpoint's refresh window before the watermark;
 * a bounded backfill (`end_date`, or an incremental with `end_value`) leaves state untouched.
 
 Rows are yielded as arrow tables of up to `ARROW_BATCH_ROWS` rows, not per window: dlt works
 out a table's schema once per arrow item, which per window cost more than the fetch itself.
-Everything is yielded before the `sync_log` row and the state update, so batching changes no
-rule above.
+The watermark, and dlt's cursor with it, move only once every row of the windows before them
+has been yielded, so whatever ends the generator early (`add_limit`, a consumer closing it)
+leaves state that a later run resumes from without a gap: the windows it cut short are
+fetched again. The resource applies its own date range, so it tells dlt's incremental not to
+filter (`Incremental.advance`): dlt drops rows older than its cursor, which re-fetched and
+history rows are.
 
 The resource never raises for an API fault: a raise would make dlt drop every row of the run.
 Instead each endpoint writes one `sync_log` row that says what happened.
@@ -30,6 +33,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import dlt
+import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.sources import incremental as Incremental
 
@@ -45,7 +49,7 @@ from .errors import (
     error_code,
 )
 from .labels import label_rows
-from .settings import ARROW_BATCH_ROWS, SYNC_LOG_TABLE
+from .settings import ARROW_BATCH_ROWS, NOT_READY_PLAUSIBLE_DAYS, SYNC_LOG_TABLE
 from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
 from .windows import Window, halve, plan_windows
@@ -94,6 +98,21 @@ class AccountRun:
         so its threads still have work while the oldest window is turned into rows."""
         return 2 * self.client.transport.limits.max_concurrent_requests
 
+    def redact(self, text: str) -> str:
+        """`text` without the account's secrets: what the run writes may quote what WeChat
+        sent, and a server may echo the token or the secret."""
+        return self.client.transport.redactor(text)
+
+    def mask_secrets(self, table: pa.Table, notes: List[str], name: str) -> pa.Table:
+        """`table` with any secret of the account masked in its text columns."""
+        masked, columns = self.client.transport.redactor.mask_table(table)
+        if columns:
+            notes.append(
+                f"{name}: a secret of this account (its token or app secret) was in the data "
+                f"WeChat sent, in {', '.join(columns)}, and was masked as ***"
+            )
+        return masked
+
 
 _run_id_lock = threading.Lock()
 _last_run_started = datetime.min.replace(tzinfo=timezone.utc)
@@ -131,10 +150,12 @@ def plan_range(
         )
         return Plan(initial, min(end, run.last_complete_day), stateful=False)
     watermark = state.get(STATE_KEY)
+    start = initial
     if watermark:
-        start = date.fromisoformat(watermark) - timedelta(days=endpoint.refresh_days - 1)
-    else:
-        start = cursor.start_value or initial
+        # the refresh window, never reaching back before the first day asked for; without a
+        # watermark not dlt's cursor either: an older version let it run ahead of the commits
+        refresh = date.fromisoformat(watermark) - timedelta(days=endpoint.refresh_days - 1)
+        start = max(refresh, initial)
     return Plan(start, run.last_complete_day, stateful=True)
 
 
@@ -167,16 +188,21 @@ class SyncLog:
             "it is fetched again on the next run"
         )
 
-    def stopped(self, window: Window, error: Exception) -> None:
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def stopped(self, window: Window, error: Exception, problem: Optional[str] = None) -> None:
+        """The endpoint stopped at `window`; `problem` says why, if the error alone does not."""
         self.errcode, message = error_code(error)
         kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
-        if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED):
+        if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED) and problem is None:
             self.status = "skipped"
         else:
             self.status = "partial" if self.fetched_to is not None else "failed"
-            message = f"stopped at window {window}: {message}"
+            message = f"stopped at window {window}: {problem or message}"
         self.notes.append(message)
-        logger.warning("%s: %s", self.endpoint.table, message)
+        logger.warning("%s: %s", self.endpoint.table, self.run.redact(message))
 
     def row(self, api_calls: int) -> Dict[str, Any]:
         if self.dropped:
@@ -193,7 +219,8 @@ class SyncLog:
             "rows": self.rows,
             "status": self.status,
             "errcode": self.errcode,
-            "message": "; ".join(self.notes) or None,
+            # notes quote what WeChat sent, which may echo a secret
+            "message": self.run.redact("; ".join(self.notes)) or None,
             "started_at": self.started_at,
             "finished_at": datetime.now(timezone.utc),
         }
@@ -205,17 +232,29 @@ def endpoint_rows(
     cursor: Incremental[date] = dlt.sources.incremental("ref_date"),  # noqa: B008 (dlt idiom)
 ) -> Iterator[Any]:
     """Rows of one endpoint for this run, then its `sync_log` row."""
+    # the windows below are the range; dlt's filter would drop re-fetched rows. (None is
+    # documented: "leaves the range as is and only disables filtering"; typed as a value.)
+    cursor.advance(None)  # type: ignore[arg-type]
     state = dlt.current.resource_state()
     plan = plan_range(endpoint, run, cursor, state)
     log = SyncLog(run, endpoint, plan)
     counter = CallCounter()
-    tables = TableBuffer(endpoint, log.notes)
+    tables = TableBuffer(endpoint, log.notes, run)
     planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
     # windows are fetched ahead in the account's pool and committed strictly in date order
     inflight: Deque[Tuple[Window, Future[Batch]]] = deque()
 
     def fetch(window: Window) -> Tuple[Window, Future[Batch]]:
         return window, run.pool.submit(_fetch_window, run, endpoint, window, counter)
+
+    def commit() -> None:
+        """Every row up to `log.fetched_to` has been yielded: the state may say so."""
+        if not plan.stateful or log.fetched_to is None:
+            return
+        previous = state.get(STATE_KEY)
+        if previous is None or log.fetched_to.isoformat() > previous:
+            state[STATE_KEY] = log.fetched_to.isoformat()
+            cursor.advance(log.fetched_to)
 
     while planned or inflight:
         # the first window goes alone: an endpoint that is forbidden, retired or failing
@@ -237,14 +276,25 @@ def endpoint_rows(
                 # too long, or its newest days unfinished: the halves can still commit
                 inflight.extendleft(reversed([fetch(half) for half in halve(window)]))
                 continue
-            if kind is ErrorKind.NOT_READY:
+            if kind is ErrorKind.NOT_READY and _may_be_unfinished(window, run):
                 log.not_ready(window.begin)
+            elif kind is ErrorKind.NOT_READY:
+                age = (run.last_complete_day - window.covers_through).days
+                log.stopped(
+                    window,
+                    error,
+                    f"WeChat says {window.begin.isoformat()} is not ready {age} days after it "
+                    "ended, when only the newest days can be; it is asked again on the next "
+                    f"run ({error})",
+                )
             else:
                 log.stopped(window, error)
             for _, later in inflight:
                 later.cancel()  # nothing after the stop may be committed
             break
         log.dropped += batch.dropped
+        for note in batch.notes:
+            log.note(note)
         rows = batch.rows
         ready_through = window.covers_through
         if ready_through >= run.last_complete_day and not any(
@@ -253,11 +303,15 @@ def endpoint_rows(
             # WeChat answers an unfinished last day with an empty list: keep it for next run
             ready_through = window.newest_label - timedelta(days=1)
             log.not_ready(window.newest_label)
-        yield from tables.add(endpoint.table, rows)
+        tables.add(endpoint.table, rows)
         for table, child_rows in batch.children.items():
-            yield from tables.add(table, child_rows)
+            tables.add(table, child_rows)
         log.committed(window, len(rows), ready_through)
-    yield from tables.drain()
+        if tables.full:
+            yield from tables.flush()
+            commit()
+    yield from tables.flush()
+    commit()
     outcome = log.row(counter.calls)
     logger.info(
         "%s: %s, %d calls, %d rows, %s",
@@ -269,39 +323,45 @@ def endpoint_rows(
     )
     # routed to the sync_log table variant the source declares on every endpoint resource
     yield dlt.mark.with_table_name(outcome, SYNC_LOG_TABLE)
-    if plan.stateful and log.fetched_to is not None:
-        previous = state.get(STATE_KEY)
-        if previous is None or log.fetched_to.isoformat() > previous:
-            state[STATE_KEY] = log.fetched_to.isoformat()
+
+
+def _may_be_unfinished(window: Window, run: AccountRun) -> bool:
+    """Whether WeChat may plausibly still be computing `window`: only its newest days."""
+    oldest_plausible = run.last_complete_day - timedelta(days=NOT_READY_PLAUSIBLE_DAYS - 1)
+    return window.covers_through >= oldest_plausible
 
 
 class TableBuffer:
     """The rows of the tables one endpoint writes, handed to dlt as arrow tables."""
 
-    def __init__(self, endpoint: Endpoint, notes: List[str]) -> None:
+    def __init__(self, endpoint: Endpoint, notes: List[str], run: AccountRun) -> None:
         self.endpoint = endpoint
         self.notes = notes
+        self.run = run
         self.hints = table_columns(endpoint)
         self.pending: Dict[str, List[Row]] = {}
 
-    def add(self, table: str, rows: List[Row]) -> Iterator[Any]:
-        """Adds `rows`; yields the table's arrow batch once it is full."""
-        pending = self.pending.setdefault(table, [])
-        pending.extend(rows)
-        if len(pending) >= ARROW_BATCH_ROWS:
-            yield self._flush(table)
+    def add(self, table: str, rows: List[Row]) -> None:
+        self.pending.setdefault(table, []).extend(rows)
 
-    def drain(self) -> Iterator[Any]:
-        for table, rows in self.pending.items():
+    @property
+    def full(self) -> bool:
+        return any(len(rows) >= ARROW_BATCH_ROWS for rows in self.pending.values())
+
+    def flush(self) -> Iterator[Any]:
+        """Every table's pending rows, the endpoint's own table first."""
+        for table, rows in list(self.pending.items()):
             if rows:
-                yield self._flush(table)
+                self.pending[table] = []
+                yield self._arrow(table, rows)
 
-    def _flush(self, table: str) -> Any:
-        rows, self.pending[table] = self.pending[table], []
+    def _arrow(self, table: str, rows: List[Row]) -> Any:
         # the stored schema knows the columns earlier batches and runs added (fields the
         # catalog lacks) and the types a user's own hints gave them, so it has the last word
-        stored = dlt.current.source_schema().tables.get(table, {}).get("columns", {})
-        data = to_arrow(rows, {**self.hints[table], **stored}, self.notes, table)
+        schema = dlt.current.source_schema()
+        stored = schema.tables.get(table, {}).get("columns", {})
+        data = to_arrow(rows, {**self.hints[table], **stored}, self.notes, table, schema.naming)
+        data = self.run.mask_secrets(data, self.notes, table)
         if table == self.endpoint.table:
             return data
         # routed to the child table variants the source declares on the resource

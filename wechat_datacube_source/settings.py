@@ -20,6 +20,10 @@ DATACUBE_EARLIEST: Final = date(2014, 12, 1)
 PUBLISHED_CONTENT_EARLIEST: Final = date(2025, 11, 1)
 PUBLISHER_EARLIEST: Final = date(2016, 1, 1)
 
+# WeChat may still be computing only the newest days: "not ready" (61503, is_delay) for the
+# last complete day and the two before it is waited for; older, it is an error of the window
+NOT_READY_PLAUSIBLE_DAYS: Final = 3
+
 # First run without start_date: the 30 days up to the last complete day.
 DEFAULT_INITIAL_DAYS: Final = 30
 # Re-fetched on every run unless the catalog says otherwise: numbers of the last days still move.

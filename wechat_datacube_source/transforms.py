@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Dict, Iterator, List, Mapping, Sequence
 
-from .arrow_tables import ARROW_TYPES, Misfit, Row
+from .arrow_tables import ARROW_TYPES, RENAMED_SUFFIX, Misfit, Row
 from .catalog import Child, ColumnType, Endpoint
 from .errors import PayloadError
 from .windows import Window
@@ -27,6 +27,8 @@ class Batch:
     """Rows of the endpoint's child tables, by table name."""
     dropped: int = 0
     """Rows dated outside the requested window."""
+    notes: List[str] = field(default_factory=list)
+    """What the transform had to do to the body to keep it, for `sync_log.message`."""
 
 
 def is_delayed(body: Mapping[str, Any]) -> bool:
@@ -58,9 +60,17 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
     date_fields = [name for name, kind in endpoint.fields.items() if kind == "date"]
     children = [(child, endpoint.child_table(child)) for child in endpoint.children]
     batch = Batch()
+    escaped = getattr(body, "escaped", ())
+    if escaped:
+        batch.notes.append(
+            f"{endpoint.table}: text no database stores (a lone UTF-16 surrogate or NUL) was "
+            f"kept as its JSON escape, e.g. \\ud83d, at {', '.join(escaped[:3])}"
+            + (f" and {len(escaped) - 3} more" if len(escaped) > 3 else "")
+        )
     for item in items:
         for flat in _flatten(endpoint, item):
-            row: Row = {"app_id": app_id, **flat, **shared}
+            # the source's app_id (and the response-level fields) always win
+            row = _beside(flat, {"app_id": app_id, **shared})
             for name in date_fields:
                 if row.get(name) is not None:
                     row[name] = parse_date(row[name], endpoint.table, name)
@@ -147,5 +157,20 @@ def _child_rows(endpoint: Endpoint, child: Child, row: Row) -> List[Row]:
         _check_key(
             endpoint.table, f"a `{child.list_field}` element", element, child.key, child.fields
         )
-        rows.append({**element, **parent})
+        rows.append(_beside(element, parent))
     return rows
+
+
+def _beside(payload: Mapping[str, Any], owned: Row) -> Row:
+    """`payload` with `owned` on top; a payload field that `owned` overrides is kept as
+    `<name>__as_sent` rather than lost (a row's own `app_id`, null or another account's, once
+    landed the row under that account and deleted its rows for the day)."""
+    row = dict(payload)
+    for name in owned:
+        if name in row:
+            kept = name + RENAMED_SUFFIX
+            while kept in row:
+                kept += "_"
+            row[kept] = row.pop(name)
+    row.update(owned)
+    return row
