@@ -23,20 +23,18 @@ from typing import Any, Dict, List, Optional
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.destinations.exceptions import DatabaseException
-from dlt.pipeline.exceptions import PipelineStepFailed
 
 from wechat_datacube_source import ConfigurationError, wechat_datacube, wechat_datacube_accounts
 from wechat_datacube_source.accounts import configured_accounts, pipeline_name_for
 from wechat_datacube_source.catalog import BY_TABLE
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
+from wechat_datacube_source.loading import check_destination, load_source
 from wechat_datacube_source.report import (
     EXIT_CONFIGURATION,
     EXIT_PIPELINE,
     combined_exit_code,
-    exit_code,
     format_summary,
-    run_results,
     table_summaries,
 )
 from wechat_datacube_source.settings import DATASET_NAME, DUCKDB_FILE, PIPELINE_NAME
@@ -124,23 +122,30 @@ def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
     source = wechat_datacube(**{**source_arguments(args), **extra})
     default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
     pipeline = make_pipeline(args, args.pipeline_name or default)
+    check_destination(pipeline)
     return with_views(args, pipeline, [load(pipeline, source)])
 
 
 def run_accounts(args: argparse.Namespace, accounts: List[Any]) -> int:
     """Every listed account, each in its own pipeline, all into the same dataset."""
-    # every account is checked before the first one calls WeChat
+    # every account, and the destination they share, is checked before the first calls WeChat
     sources = wechat_datacube_accounts(accounts, **source_arguments(args))
+    pipelines = [
+        make_pipeline(
+            args,
+            pipeline_name_for(account.app_id, prefix=args.pipeline_name)
+            if args.pipeline_name
+            else account.pipeline_name,
+        )
+        for account in sources
+    ]
+    check_destination(pipelines[0])
     codes = []
-    for account in sources:
+    for account, pipeline in zip(sources, pipelines):
         print(f"account {account.app_id}")
-        name = account.pipeline_name
-        if args.pipeline_name:
-            name = pipeline_name_for(account.app_id, prefix=args.pipeline_name)
-        pipeline = make_pipeline(args, name)
         codes.append(load(pipeline, account.source, app_id=account.app_id))
     # once, over the dataset the accounts share
-    return with_views(args, pipeline, codes)
+    return with_views(args, pipelines[-1], codes)
 
 
 def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
@@ -155,20 +160,13 @@ def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
 
 def load(pipeline: dlt.Pipeline, source: Any, app_id: Optional[str] = None) -> int:
     """Runs `source` and prints what each table holds and what the run did; its exit code."""
-    try:
-        if pipeline.has_pending_data:
-            # an interrupted run left packages behind: load them first, since dlt's run()
-            # would load them and skip the new extract
-            print("finishing the load of an interrupted run first", file=sys.stderr)
-            pipeline.run()
-        load_info = pipeline.run(source)
-    except PipelineStepFailed as error:
-        print(f"pipeline failed at step {error.step}: {error.exception}", file=sys.stderr)
-        return EXIT_PIPELINE
-    results = run_results(pipeline, load_info)
-    tables = table_summaries(pipeline, [r.endpoint for r in results], app_id=app_id)
-    print(format_summary(tables, results))
-    return exit_code(results)
+    outcome = load_source(pipeline, source)
+    for problem in outcome.problems:
+        print(problem, file=sys.stderr)
+    if outcome.results:
+        tables = table_summaries(pipeline, [r.endpoint for r in outcome.results], app_id=app_id)
+        print(format_summary(tables, outcome.results))
+    return outcome.exit_code
 
 
 def with_views(args: argparse.Namespace, pipeline: dlt.Pipeline, codes: List[int]) -> int:

@@ -3,9 +3,19 @@ not reach the destination."""
 
 import re
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
+import dlt
+import pytest
 import time_machine
+from dlt.pipeline.exceptions import PipelineStepFailed
 
+from tests.helpers import query, snapshot
+from tests.hostile import HostileServer, wechat_like
+from tests.test_hostile import clean_load, columns, hostile_source
+from wechat_datacube_source.loading import NOT_LOADED, load_source
+from wechat_datacube_source.report import EXIT_OK, EXIT_PIPELINE
 from wechat_datacube_source.resources import new_run_id
 
 
@@ -15,3 +25,55 @@ def test_run_ids_sort_in_run_order_even_within_one_clock_tick() -> None:
         ids = [new_run_id() for _ in range(50)]
     assert sorted(ids) == ids and len(set(ids)) == 50
     assert all(re.fullmatch(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{8}", run_id) for run_id in ids)
+
+
+def rebuild_without_constraints(pipeline: dlt.Pipeline, table: str) -> None:
+    """What a person fixing the table does: the same columns and rows, no constraint."""
+    with pipeline.sql_client() as client:
+        name = client.make_qualified_table_name(table)
+        fixed = client.make_qualified_table_name(f"{table}_fixed")
+        client.execute_sql(f"CREATE TABLE {fixed} AS SELECT * FROM {name}")
+        client.execute_sql(f"DROP TABLE {name}")
+        client.execute_sql(f"ALTER TABLE {fixed} RENAME TO {client.escape_column_name(table)}")
+
+
+@pytest.mark.destinations
+def test_a_load_no_retry_can_fix_never_jams_later_runs_and_is_never_called_ok(
+    tmp_path: Path, pipeline: dlt.Pipeline, destination: Any, clock: Any
+) -> None:
+    tables = ["user_cumulate", "user_summary"]
+    # a table someone made before the first load, with a rule the data breaks
+    with pipeline.sql_client() as client:
+        client.create_dataset()
+        client.execute_sql(
+            f"CREATE TABLE {client.make_qualified_table_name('user_cumulate')} (app_id "
+            "VARCHAR NOT NULL, ref_date DATE NOT NULL, cumulate_user BIGINT CHECK (cumulate_user < 0))"
+        )
+    with HostileServer(wechat_like) as server:
+        # an older runner's load fails and leaves its package behind
+        with pytest.raises(PipelineStepFailed):
+            pipeline.run(hostile_source(server, resources=tables))
+        assert pipeline.has_pending_data
+        server.requests.clear()
+        outcome = load_source(pipeline, hostile_source(server, resources=tables))
+        # not jammed: the old package was dropped and this run called WeChat again...
+        assert server.calls("getusercumulate") and not pipeline.has_pending_data
+        assert outcome.load_failed and outcome.exit_code == EXIT_PIPELINE
+        assert [
+            problem.split(" failed in a way no retry can fix")[0] for problem in outcome.problems
+        ] == [
+            "the load an earlier run left",
+            "this run's load",
+        ]
+        # ...and nothing says ok for rows that never reached the destination
+        statuses = query(pipeline, "SELECT DISTINCT status, message FROM wechat.sync_log")
+        assert statuses and all(
+            status == "failed" and message.startswith(NOT_LOADED) for status, message in statuses
+        ), statuses
+        assert {result.status for result in outcome.results} <= {"failed"}
+        # once the table is fixed, the next run loads everything, with no gap
+        rebuild_without_constraints(pipeline, "user_cumulate")
+        outcome = load_source(pipeline, hostile_source(server, resources=tables))
+    assert outcome.exit_code == EXIT_OK and outcome.problems == []
+    reference = clean_load(tmp_path, destination, resources=tables)
+    assert snapshot(pipeline, columns(reference)) == snapshot(reference)

@@ -6,11 +6,14 @@ classes only carry and explain.
 
 import enum
 import re
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
     ConfigurationException,
     ConfigValueCannotBeCoercedException,
+    LookupTrace,
+    LookupTraces,
 )
 
 from .settings import ACCOUNTS_SECTION, CONFIG_SECTION
@@ -154,7 +157,35 @@ class ConfigurationError(WeChatSourceError, ValueError):
                 f"the configured value cannot be read as {wanted}",
                 f"Set `{error.field_name}` to {wanted} in {CONFIG_SECTION}",
             )
+        if isinstance(error, ConfigFieldMissingException):
+            return cls._missing(error)
         return cls("configuration", str(error).splitlines()[0], "See the dlt configuration docs")
+
+    @classmethod
+    def _missing(cls, error: ConfigFieldMissingException) -> "ConfigurationError":
+        """Settings dlt looked for and did not find (a destination's credentials), by key."""
+        keys: List[str] = []
+        for name, traces in error.traces.items():
+            nested = [trace for trace in traces if isinstance(trace, LookupTraces)]
+            if nested:  # a configuration of its own, e.g. `credentials`: its missing fields
+                keys += [_key(tried, field) for field, tried in nested[0].traces.items()]
+            else:
+                keys.append(_key(traces, name))
+        section, _, _ = keys[0].rpartition(".")
+        names = ", ".join(key.rpartition(".")[2] for key in dict.fromkeys(keys))
+        where = f" under [{section}]" if section else ""
+        return cls(
+            section or names,
+            f"{names} {'is' if len(keys) == 1 else 'are'} not set",
+            f"Set {'it' if len(keys) == 1 else 'them'} in .dlt/secrets.toml{where} "
+            "(README: Destinations)",
+        )
+
+
+def _key(tried: Sequence[Any], field: str) -> str:
+    """`destination.postgres.credentials.password`: the first place dlt looked."""
+    sections = next((t.sections for t in tried if isinstance(t, LookupTrace)), [])
+    return ".".join([*sections, field])
 
 
 class WeChatApiError(WeChatSourceError):

@@ -12,6 +12,7 @@ from typing import Iterable, List, Optional, Sequence
 
 from dlt import Pipeline
 from dlt.common.pipeline import LoadInfo
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from .catalog import BY_TABLE
 
@@ -26,6 +27,7 @@ EXIT_PIPELINE = 3
 
 HEALTHY = ("ok", "skipped")
 _LOAD_ID = re.compile(r"^[0-9.]+$")
+_RESULT_COLUMNS = "endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message"
 
 
 @dataclass(frozen=True)
@@ -50,16 +52,26 @@ class TableSummary:
 
 def run_results(pipeline: Pipeline, load_info: LoadInfo) -> List[EndpointResult]:
     """The `sync_log` rows written by the loads in `load_info`, in endpoint order."""
-    load_ids = [load_id for load_id in load_info.loads_ids if _LOAD_ID.match(load_id)]
-    if not load_ids or "sync_log" not in pipeline.default_schema.tables:
+    return results_of_loads(pipeline, load_info.loads_ids)
+
+
+def results_of_loads(pipeline: Pipeline, load_ids: Sequence[str]) -> List[EndpointResult]:
+    """The `sync_log` rows written by the loads `load_ids`, in endpoint order."""
+    load_ids = [load_id for load_id in load_ids if _LOAD_ID.match(load_id)]
+    if not load_ids:
         return []
-    with pipeline.sql_client() as client:
-        table = client.make_qualified_table_name("sync_log")
-        ids = ", ".join(f"'{load_id}'" for load_id in load_ids)
-        # load ids are checked to be digits and dots above, so inlining them is safe
-        columns = "endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message"
-        sql = f"SELECT {columns} FROM {table} WHERE _dlt_load_id IN ({ids})"  # noqa: S608
-        rows = client.execute_sql(sql)
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name("sync_log")
+            ids = ", ".join(f"'{load_id}'" for load_id in load_ids)
+            # load ids are checked to be digits and dots above, so inlining them is safe
+            columns = (
+                "endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message"
+            )
+            sql = f"SELECT {columns} FROM {table} WHERE _dlt_load_id IN ({ids})"  # noqa: S608
+            rows = client.execute_sql(sql)
+    except DatabaseUndefinedRelation:
+        return []  # no sync_log (yet): no endpoint was selected, or nothing reached it
     order = {name: index for index, name in enumerate(BY_TABLE)}
     results = [EndpointResult(*row) for row in rows or []]
     return sorted(results, key=lambda result: order.get(result.endpoint, len(order)))

@@ -39,6 +39,18 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 logger = logging.getLogger(__name__)
 
 
+class _RedactedRecords(logging.Filter):
+    """urllib3 logs every request line at DEBUG, `?access_token=...` included: a user who
+    turns debug logging on must not find the token in the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = Redactor()(record.getMessage()), None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactedRecords())
+
+
 class Body(Dict[str, Any]):
     """A decoded answer: a JSON object whose text every destination can store."""
 

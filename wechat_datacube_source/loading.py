@@ -1,0 +1,151 @@
+"""Running the source in a pipeline so that no failed load blocks the loads after it.
+
+dlt keeps a package whose load failed and, on the next `pipeline.run(source)`, loads that
+package instead of extracting anew. A package that fails for a reason no retry can fix (a
+name or value the destination refuses, a table a person changed) therefore jammed every later
+run: 0 API calls and the same error, every morning, until someone ran
+`dlt pipeline ... drop-pending-packages`. Here such a package is aborted with dlt's own
+`abort_packages`, which also rewinds the pipeline's state to before it, so the next run
+fetches its days again; a package that failed for a passing reason (the destination was down)
+is kept and finished first. Either way the run says so once, in plain words, and `sync_log`
+stops calling `ok` what never reached the destination.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, List, Optional
+
+import dlt
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.exceptions import MissingDependencyException, TerminalException
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from .errors import ConfigurationError
+from .report import EXIT_PIPELINE, EndpointResult, exit_code, results_of_loads, run_results
+from .settings import SYNC_LOG_TABLE
+
+# what sync_log says of a run whose package was aborted
+NOT_LOADED = "the rows of this run never reached the destination"
+
+
+@dataclass
+class LoadOutcome:
+    """What one account's load did: its endpoints' results and the problems to tell."""
+
+    results: List[EndpointResult] = field(default_factory=list)
+    problems: List[str] = field(default_factory=list)
+    """One plain line per problem of the load itself (not of WeChat's answers)."""
+    load_failed: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PIPELINE if self.load_failed else exit_code(self.results)
+
+
+def check_destination(pipeline: dlt.Pipeline) -> None:
+    """What can be known about the destination before any call, as a `ConfigurationError`:
+    missing credentials or extras, and a DuckDB file named like its dataset."""
+    try:
+        client = pipeline.destination_client()
+    except ConfigurationException as error:
+        raise ConfigurationError.from_dlt(error) from None
+    except MissingDependencyException as error:
+        raise ConfigurationError(
+            "destination",
+            f"{pipeline.destination.destination_name} needs {', '.join(error.dependencies)}",
+            f'Install its extra, e.g. pip install "wechat-datacube-source[{error.caller}]"',
+        ) from None
+    database = getattr(getattr(client.config, "credentials", None), "database", None)
+    dataset = getattr(getattr(client, "sql_client", None), "dataset_name", None)
+    if pipeline.destination.destination_name != "duckdb" or not isinstance(database, str):
+        return
+    if dataset and Path(database).stem.lower() == dataset.lower():
+        raise ConfigurationError(
+            "dataset",
+            f"{dataset!r} is also the name of the DuckDB file {Path(database).name}, which "
+            'DuckDB cannot tell apart ("Ambiguous reference to catalog or schema")',
+            "Choose another dataset (--dataset) or another file name (--duckdb-file)",
+        )
+
+
+def load_source(pipeline: dlt.Pipeline, source: Any) -> LoadOutcome:
+    """Loads `source`, after finishing (or, if it cannot be finished, aborting) what an
+    earlier run left behind."""
+    outcome = LoadOutcome()
+    if pipeline.has_pending_data:
+        # dlt's run() would load the old package and skip the new extract
+        try:
+            pipeline.run()
+        except PipelineStepFailed as error:
+            if not _cannot_succeed(error):
+                outcome.problems.append(
+                    f"the load an earlier run left could not be finished ({_reason(error)}); "
+                    "it is kept and finished first on the next run, and nothing new was "
+                    "fetched meanwhile"
+                )
+                outcome.load_failed = True
+                return outcome
+            _abort(pipeline, error, outcome, "the load an earlier run left")
+    try:
+        info = pipeline.run(source)
+    except PipelineStepFailed as error:
+        outcome.load_failed = True
+        if _cannot_succeed(error):
+            outcome.results = _abort(pipeline, error, outcome, "this run's load")
+        else:
+            outcome.problems.append(
+                f"the pipeline failed at step {error.step} ({_reason(error)}); what was "
+                "fetched is kept and loaded first on the next run"
+            )
+        return outcome
+    outcome.results = run_results(pipeline, info)
+    return outcome
+
+
+def _cannot_succeed(error: PipelineStepFailed) -> bool:
+    """A failure that loading the same package again would meet again."""
+    return error.step == "normalize" or (
+        error.step == "load" and isinstance(error.exception, TerminalException)
+    )
+
+
+def _abort(
+    pipeline: dlt.Pipeline, error: PipelineStepFailed, outcome: LoadOutcome, what: str
+) -> List[EndpointResult]:
+    """Aborts the pending packages (dlt rewinds the state to before them) and makes
+    `sync_log` say so; the results of the aborted load as `sync_log` now has them."""
+    load_id = error.load_id
+    pipeline.abort_packages()
+    outcome.problems.append(
+        f"{what} failed in a way no retry can fix ({_reason(error)}), so it was dropped and "
+        "the pipeline's state rewound to before it: the next run fetches those days again"
+    )
+    if load_id is None:
+        return []
+    try:
+        with pipeline.sql_client() as client:
+            table = client.make_qualified_table_name(SYNC_LOG_TABLE)
+            client.execute_sql(
+                f"UPDATE {table} SET status = 'failed', message = %s || "  # noqa: S608
+                "COALESCE('; ' || message, '') WHERE _dlt_load_id = %s AND status <> 'skipped'",
+                f"{NOT_LOADED} ({_reason(error)}) and are fetched again by the next run",
+                load_id,
+            )
+    except DatabaseUndefinedRelation:
+        return []  # no sync_log yet: nothing claims anything
+    except Exception as problem:  # noqa: BLE001 (whatever the destination says, say it once)
+        outcome.problems.append(
+            f"sync_log could not be told that load {load_id} was dropped ({problem}); its "
+            f"rows of that load may still say ok"
+        )
+        return []
+    return results_of_loads(pipeline, [load_id])
+
+
+def _reason(error: PipelineStepFailed) -> str:
+    """The first line of what went wrong, short enough for one line of output."""
+    cause: Optional[BaseException] = error.exception
+    text = str(cause).strip().splitlines()[0] if cause is not None and str(cause).strip() else ""
+    text = f"{type(cause).__name__}: {text}" if cause is not None else str(error)
+    return text if len(text) <= 200 else text[:197] + "..."
