@@ -3,7 +3,7 @@
 import pickle
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional
 
 import duckdb
 import pytest
@@ -73,6 +73,32 @@ def test_a_value_dlt_cannot_read_exits_2_with_one_line_naming_the_key(
             f"configuration error: {key.lower()}: the configured value cannot be read as "
             f"{wanted}. Set `{key.lower()}` to {wanted} in [sources.wechat_datacube]"
         ]
+    assert live_api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--dataset", "out"],  # the DuckDB file is out.duckdb
+            "configuration error: dataset: 'out' is also the name of the DuckDB file out.duckdb",
+        ),
+        (
+            ["--destination", "postgres"],
+            "configuration error: destination.postgres.credentials: database, password, "
+            "username, host are not set. Set them in .dlt/secrets.toml under "
+            "[destination.postgres.credentials]",
+        ),
+    ],
+    ids=["duckdb file named like the dataset", "postgres without credentials"],
+)
+def test_a_destination_that_cannot_work_exits_2_before_any_call(
+    tmp_path: Path, live_api: Emulator, args: List[str], line: str
+) -> None:
+    # either used to fail only at the load, after every call, and then jam every later run
+    done = run_script(tmp_path, *args, env=credentials(live_api))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith(line), done.stderr
     assert live_api.requests == []
 
 
