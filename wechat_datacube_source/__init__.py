@@ -110,11 +110,13 @@ def wechat_datacube(
             which invalidates tokens held by other systems).
         include_ad_stats: also select the three publisher_* ad tables (ad-revenue accounts).
         resources: exact table names to select instead of the defaults.
-        max_retries: retries of a call on transient faults (-1, 45011, 429, 5xx, network).
-        retry_backoff_seconds: first backoff; it doubles per retry.
-        request_timeout_seconds: connect and read timeout of one HTTP request.
+        max_retries: retries of a call on transient faults (-1, 45011, 429, 5xx, network),
+            at most 20.
+        retry_backoff_seconds: first backoff; it doubles per retry (at most 30).
+        request_timeout_seconds: the longest one HTTP request may take in all, from connecting
+            to the last byte of the answer (at most 600).
         max_concurrent_requests: requests of the account in flight at once, across all its
-            endpoints (each endpoint fetches windows ahead within this limit).
+            endpoints (each endpoint fetches windows ahead within this limit); 1 to 64.
         max_requests_per_second: an optional cap on the account's request rate.
         max_calls: an optional budget of requests for the run; when it is used up the run
             stops cleanly and the next one resumes there.
