@@ -36,8 +36,9 @@ from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.common.schema.typing import TTableSchemaColumns
 
+from .settings import INT64_MAX, INT64_MIN
+
 Row = Dict[str, Any]
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MISFIT_SUFFIX = "__v_text"
 RENAMED_SUFFIX = "__as_sent"
 # dlt's own columns (`_dlt_load_id`, `_dlt_id`) start with this

@@ -78,7 +78,10 @@ class _Watchdog:
                     target=self._run, name="wechat-datacube-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._condition.notify()
+            if self._pending[0][2] is deadline:
+                # the watchdog sleeps until the earliest deadline; only an earlier one wakes it
+                # (calls share one timeout, so that is rare: no thread switch per call)
+                self._condition.notify()
 
     def _run(self) -> None:
         while True:

@@ -220,7 +220,7 @@ class SyncLog:
             "status": self.status,
             "errcode": self.errcode,
             # notes quote what WeChat sent, which may echo a secret
-            "message": self.run.redact("; ".join(self.notes)) or None,
+            "message": self.run.redact("; ".join(dict.fromkeys(self.notes))) or None,
             "started_at": self.started_at,
             "finished_at": datetime.now(timezone.utc),
         }
@@ -278,14 +278,14 @@ def endpoint_rows(
                 continue
             if kind is ErrorKind.NOT_READY and _may_be_unfinished(window, run):
                 log.not_ready(window.begin)
-            elif kind is ErrorKind.NOT_READY:
+            elif isinstance(error, WeChatApiError) and kind is ErrorKind.NOT_READY:
                 age = (run.last_complete_day - window.covers_through).days
                 log.stopped(
                     window,
                     error,
                     f"WeChat says {window.begin.isoformat()} is not ready {age} days after it "
                     "ended, when only the newest days can be; it is asked again on the next "
-                    f"run ({error})",
+                    f"run (WeChat error {error.errcode}: {error.errmsg})",
                 )
             else:
                 log.stopped(window, error)

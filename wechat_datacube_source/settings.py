@@ -60,6 +60,10 @@ MAX_RETRIES_LIMIT: Final = 20
 MAX_REQUEST_TIMEOUT_SECONDS: Final = 600.0
 MAX_REQUESTS_PER_SECOND_LIMIT: Final = 1000.0
 
+# the range of a bigint column, and of an errcode
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
 # rows per arrow table handed to dlt (per table of an endpoint): big enough that dlt's
 # per-item schema work is noise, small enough to keep memory flat on a 10-year backfill
 ARROW_BATCH_ROWS: Final = 5000

@@ -70,7 +70,7 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
     for item in items:
         for flat in _flatten(endpoint, item):
             # the source's app_id (and the response-level fields) always win
-            row = _beside(flat, {"app_id": app_id, **shared})
+            row = _beside(flat, {"app_id": app_id, **shared}, endpoint.table, batch.notes)
             for name in date_fields:
                 if row.get(name) is not None:
                     row[name] = parse_date(row[name], endpoint.table, name)
@@ -82,7 +82,8 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
                 batch.dropped += 1
                 continue
             for child, table in children:
-                batch.children.setdefault(table, []).extend(_child_rows(endpoint, child, row))
+                child_rows = _child_rows(endpoint, child, row, batch.notes)
+                batch.children.setdefault(table, []).extend(child_rows)
             batch.rows.append(row)
     return batch
 
@@ -139,7 +140,7 @@ def _check_key(
             ) from None
 
 
-def _child_rows(endpoint: Endpoint, child: Child, row: Row) -> List[Row]:
+def _child_rows(endpoint: Endpoint, child: Child, row: Row, notes: List[str]) -> List[Row]:
     """The elements of `row`'s nested list as rows keyed by the parent's key (popped from it)."""
     elements = row.pop(child.list_field, None) or []
     if not isinstance(elements, list):
@@ -157,11 +158,11 @@ def _child_rows(endpoint: Endpoint, child: Child, row: Row) -> List[Row]:
         _check_key(
             endpoint.table, f"a `{child.list_field}` element", element, child.key, child.fields
         )
-        rows.append(_beside(element, parent))
+        rows.append(_beside(element, parent, endpoint.child_table(child), notes))
     return rows
 
 
-def _beside(payload: Mapping[str, Any], owned: Row) -> Row:
+def _beside(payload: Mapping[str, Any], owned: Row, table: str, notes: List[str]) -> Row:
     """`payload` with `owned` on top; a payload field that `owned` overrides is kept as
     `<name>__as_sent` rather than lost (a row's own `app_id`, null or another account's, once
     landed the row under that account and deleted its rows for the day)."""
@@ -172,5 +173,8 @@ def _beside(payload: Mapping[str, Any], owned: Row) -> Row:
             while kept in row:
                 kept += "_"
             row[kept] = row.pop(name)
+            note = f"{table}: rows carry their own {name}, which the source sets; kept in {kept}"
+            if note not in notes:
+                notes.append(note)
     row.update(owned)
     return row

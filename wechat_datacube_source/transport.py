@@ -30,11 +30,11 @@ from .settings import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    INT64_MAX,
+    INT64_MIN,
     MAX_BACKOFF_SECONDS,
     TRANSIENT_HTTP_STATUSES,
 )
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 logger = logging.getLogger(__name__)
 
@@ -140,12 +140,13 @@ def _as_code(value: Any) -> int:
 
 
 def _message(errmsg: Any, raw_code: Any, code: int) -> str:
+    """The errmsg as text; for a code that is no whole number, what the code was."""
     text = errmsg if isinstance(errmsg, str) else "" if errmsg is None else repr(errmsg)
-    if code == MALFORMED_ANSWER:
-        shown = repr(raw_code)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        text = f"errcode {shown} is not a whole number; {text}".rstrip("; ")
-    return text
+    if code != MALFORMED_ANSWER:
+        return text
+    shown = repr(raw_code)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"errcode {shown} is not a whole number" + (f"; {text}" if text else "")
 
 
 def _retry_after(response: requests.Response) -> Optional[float]:
