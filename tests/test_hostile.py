@@ -234,6 +234,21 @@ def test_a_payload_app_id_never_overrides_the_account(tmp_path: Path) -> None:
     assert query(other, others) == others_rows  # down to the load that wrote them
 
 
+def test_a_watermark_behind_the_default_start_date_is_resumed_not_skipped(
+    tmp_path: Path, pipeline: dlt.Pipeline
+) -> None:
+    # a first run from 60 days back stops early; later runs use the default start_date (the
+    # last 30 days, a day later every day), which must not leave the days between unloaded
+    first = LAST_COMPLETE - timedelta(days=59)
+    with HostileServer(wechat_like) as server:
+        logs = load(pipeline, server, resources=["user_cumulate"], start_date=first, max_calls=3)
+        assert logs["user_cumulate"]["status"] == "partial"
+        logs = load(pipeline, server, resources=["user_cumulate"], start_date=None)
+    assert logs["user_cumulate"]["status"] == "ok"
+    reference = clean_load(tmp_path, resources=["user_cumulate"], start_date=first)
+    assert snapshot(pipeline) == snapshot(reference)
+
+
 @pytest.mark.parametrize("batch_rows", [5000, 2])
 @pytest.mark.parametrize("limit", [1, 2, 5])
 def test_add_limit_then_a_normal_run_leaves_no_gap(

@@ -32,6 +32,7 @@ from typing import (
 )
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.common.schema.typing import TTableSchemaColumns
@@ -167,7 +168,11 @@ def to_arrow(
     for raw, data_type in types.items():
         name, kind = names[raw], ARROW_TYPES[data_type]
         misfits: List[Optional[str]] = []
-        if inferred is not None and _inferred_type(inferred, raw) == kind.arrow_type:
+        if (
+            inferred is not None
+            and _inferred_type(inferred, raw) == kind.arrow_type
+            and _all_finite(inferred.field(raw))
+        ):
             array = inferred.field(raw)
         else:
             array, misfits = _array([row.get(raw) for row in rows], kind)
@@ -238,6 +243,14 @@ def _reserved(name: str) -> bool:
 def _shown(text: str) -> str:
     """A value quoted in a note: at most 60 characters."""
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _all_finite(array: pa.Array) -> bool:
+    """False for a float array holding nan or infinity (JSON's `NaN`, `Infinity`, which
+    Python reads): those are no statistic, and `_double` keeps them as text."""
+    if not pa.types.is_floating(array.type):
+        return True
+    return pc.all(pc.is_finite(array)).as_py() is not False
 
 
 def _inferred_type(inferred: pa.StructArray, name: str) -> Optional[pa.DataType]:

@@ -52,7 +52,7 @@ from .labels import label_rows
 from .settings import ARROW_BATCH_ROWS, NOT_READY_PLAUSIBLE_DAYS, SYNC_LOG_TABLE
 from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
-from .windows import Window, halve, plan_windows
+from .windows import ONE_DAY, Window, halve, plan_windows
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +150,15 @@ def plan_range(
         )
         return Plan(initial, min(end, run.last_complete_day), stateful=False)
     watermark = state.get(STATE_KEY)
-    start = initial
-    if watermark:
-        # the refresh window, never reaching back before the first day asked for; without a
-        # watermark not dlt's cursor either: an older version let it run ahead of the commits
-        refresh = date.fromisoformat(watermark) - timedelta(days=endpoint.refresh_days - 1)
-        start = max(refresh, initial)
+    if not watermark:
+        # not dlt's cursor either: an older version let it run ahead of the commits
+        return Plan(initial, run.last_complete_day, stateful=True)
+    through = date.fromisoformat(watermark)
+    refresh = through - timedelta(days=endpoint.refresh_days - 1)
+    # the refresh window does not reach back before the first day asked for; but a watermark
+    # behind that day (a first run that stopped early, a long pause, a start_date that moved
+    # on, as the default one does every day) is resumed right after it, or its days are lost
+    start = max(refresh, min(initial, through + ONE_DAY))
     return Plan(start, run.last_complete_day, stateful=True)
 
 
