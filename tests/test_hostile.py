@@ -3,6 +3,7 @@ mention. No server, payload or habit may fail the whole run, jam later runs, los
 an `ok`, or carry a secret away; where rows are involved, a later clean run must end with
 exactly the tables of a fault-free load."""
 
+import json
 import logging
 import time
 from datetime import timedelta
@@ -98,6 +99,51 @@ def test_text_no_database_stores_lands_escaped_and_the_next_run_is_not_jammed(
         server.requests.clear()
         logs = load(pipeline, server, resources=tables)
         assert server.calls("getarticlesummary") and logs["article_summary"]["status"] == "ok"
+
+
+def test_bytes_that_are_not_utf8_and_bodies_in_utf16_land_escaped(pipeline: dlt.Pipeline) -> None:
+    def answer(request: Request) -> Reply:
+        reply = wechat_like(request)
+        if request.name == "getarticlesummary":
+            reply.body["list"][0]["title"] = "TITLE"
+            raw = json.dumps(reply.body, ensure_ascii=False)
+            if request.begin == START:  # one Latin-1 byte in UTF-8: it once failed every run
+                reply.body = raw.encode().replace(b"TITLE", b"caf\xe9")
+            else:  # UTF-16, which Python's JSON reader takes too, with half an emoji
+                reply.body = raw.replace("TITLE", "café \ud83d").encode(
+                    "utf-16-le", "surrogatepass"
+                )
+        return reply
+
+    with HostileServer(answer) as server:
+        logs = load(pipeline, server, resources=["article_summary"])
+    assert logs["article_summary"]["status"] == "ok"
+    assert "JSON escape" in logs["article_summary"]["message"]
+    titles = {row["ref_date"]: row["title"] for row in table_rows(pipeline, "article_summary")}
+    assert titles[START] == "caf\\udce9"
+    assert titles[START + timedelta(days=1)] == "café \\ud83d"
+    assert len(titles) == 7
+
+
+def test_a_body_nested_deeper_than_can_be_read_fails_only_its_window(
+    pipeline: dlt.Pipeline,
+) -> None:
+    def answer(request: Request) -> Reply:
+        if request.name == "getusercumulate" and request.begin == START:
+            return Reply(b'{"list": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+        reply = wechat_like(request)
+        if request.name == "getarticlesummary":
+            nested: Any = 1
+            for _ in range(950):
+                nested = [nested]
+            reply.body["list"][0]["deep"] = nested
+        return reply
+
+    with HostileServer(answer) as server:
+        logs = load(pipeline, server, resources=["user_cumulate", "article_summary"])
+    assert logs["user_cumulate"]["status"] == "failed"
+    assert "nests deeper than can be read" in logs["user_cumulate"]["message"]
+    assert logs["article_summary"]["status"] == "ok" and logs["article_summary"]["rows"] == 7
 
 
 @pytest.mark.destinations

@@ -100,13 +100,20 @@ def _bool(value: Any) -> bool:
     raise Misfit
 
 
+TOO_DEEP = "[nested too deep to keep as text]"
+
+
 def as_text(value: Any) -> str:
-    """A value's exact text: strings as they are, dates in ISO form, anything else as JSON."""
+    """A value's exact text: strings as they are, dates in ISO form, anything else as JSON
+    (or `TOO_DEEP`, for a value nested deeper than Python can write out)."""
     if isinstance(value, str):
         return value
     if isinstance(value, date):
         return value.isoformat()
-    return json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except RecursionError:
+        return TOO_DEEP
 
 
 class Kind(NamedTuple):

@@ -247,4 +247,7 @@ def error_code(error: Exception) -> Tuple[Optional[int], str]:
     """The errcode (if WeChat sent one) and message of an error, for sync_log."""
     if isinstance(error, WeChatApiError):
         return error.errcode, str(error)
-    return None, str(error)
+    if isinstance(error, WeChatSourceError):
+        return None, str(error)
+    # not one of ours: a defect met by one window, said with its type so it can be reported
+    return None, f"{type(error).__name__}: {error}"

@@ -7,13 +7,33 @@ are escaped here as the six characters of their JSON escape (`\\ud83d`, `\\u0000
 value lands, readable and with nothing else of it changed, and a note says so.
 """
 
+import json
 import re
 from typing import Any, List, Tuple
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# in the raw JSON: an escaped NUL or surrogate, or a surrogate encoded as bytes (CESU-8), which
-# Python's JSON decoder also lets through
-_MAY_BE_UNSTORABLE = re.compile(rb"\\u0000|\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+# in valid UTF-8 JSON, the only way to a NUL or a surrogate is its \u escape
+_MAY_BE_UNSTORABLE = re.compile(rb"\\u0000|\\u[dD][89a-fA-F]")
+
+
+def decode_json(content: bytes) -> Tuple[Any, List[str]]:
+    """The JSON value of a body, with its text made storable, and where text was escaped.
+
+    Bytes that are not valid in the body's encoding (a Latin-1 `é` in a UTF-8 body) are kept
+    (`_decoded_anyway`) and escaped by `storable` like any other: one such byte once failed
+    its window on every run. Raises `ValueError` for a body that
+    is not JSON, `RecursionError` for one nested deeper than Python can read.
+    """
+    encoding = json.detect_encoding(content)
+    try:
+        text = content.decode(encoding)
+        clean = encoding == "utf-8" and _MAY_BE_UNSTORABLE.search(content) is None
+    except UnicodeDecodeError:
+        text, clean = _decoded_anyway(content, encoding), False
+    value = json.loads(text)
+    if clean:
+        return value, []  # the usual case: no walk over every value of the body
+    return storable(value)
 
 
 def escape_unstorable(text: str) -> str:
@@ -23,12 +43,16 @@ def escape_unstorable(text: str) -> str:
     return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
-def may_hold_unstorable(raw_json: bytes) -> bool:
-    """Cheap test on a body's bytes: False means `storable` would change nothing (a walk over
-    every value of every body would cost a tenth of a call's CPU)."""
-    if b"\\u" not in raw_json and b"\xed" not in raw_json:
-        return False
-    return _MAY_BE_UNSTORABLE.search(raw_json) is not None
+def _decoded_anyway(content: bytes, encoding: str) -> str:
+    """`content` as text although it is not valid `encoding`: surrogates written as bytes
+    pass as surrogates (as Python's JSON reader lets them), stray bytes become surrogates
+    (`surrogateescape`), and anything else is written as `\\xNN`."""
+    for errors in ("surrogatepass", "surrogateescape"):
+        try:
+            return content.decode(encoding, errors)
+        except UnicodeDecodeError:
+            continue
+    return content.decode(encoding, "backslashreplace")
 
 
 def storable(value: Any) -> Tuple[Any, List[str]]:

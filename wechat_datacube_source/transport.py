@@ -5,12 +5,11 @@ session because WeChat reports most faults as HTTP 200 with an `errcode` body, t
 must be shared by every call of the account, and every attempt must be counted for `sync_log`.
 """
 
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -24,7 +23,7 @@ from .errors import (
     WeChatApiError,
 )
 from .redaction import Redactor
-from .safe_text import escape_unstorable, may_hold_unstorable, storable
+from .safe_text import decode_json, escape_unstorable
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -285,16 +284,16 @@ class Transport:
         if response.status_code != 200:
             raise TransportError(label, f"HTTP {response.status_code}", response.status_code)
         try:
-            decoded = json.loads(response.content)
+            decoded, escaped = decode_json(response.content)
         except ValueError:
             return TransportError(label, "response body is not JSON (truncated or malformed)")
+        except RecursionError:
+            # no answer of WeChat's nests that deep, and asking again will not change it
+            raise TransportError(label, "response body nests deeper than can be read") from None
         if not isinstance(decoded, dict):
             return TransportError(
                 label, f"response body is JSON {type(decoded).__name__}, not an object"
             )
-        escaped: List[str] = []
-        if may_hold_unstorable(response.content):
-            decoded, escaped = storable(decoded)
         body = Body(decoded)
         body.escaped = tuple(escaped)
         code, message = body_error(body)
