@@ -12,6 +12,7 @@ from typing import Any, Dict, Iterator, List
 
 import dlt
 import pytest
+import urllib3
 
 from tests.helpers import LAST_COMPLETE, last_sync_log, make_pipeline, query, snapshot, table_rows
 from tests.hostile import (
@@ -341,6 +342,39 @@ def test_a_dribbling_server_cannot_hold_a_call_past_its_deadline(pipeline: dlt.P
     assert "no complete answer within 0.5 s" in logs["user_cumulate"]["message"]
     assert calls == 2  # the call and its one retry
     assert elapsed < 10, elapsed  # each held 25 s without a total deadline
+
+
+def test_a_deadline_that_passes_while_connecting_still_ends_the_call(
+    pipeline: dlt.Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a slow name lookup or connect: the deadline passes before there is a socket to shut
+    connect = urllib3.util.connection.create_connection
+
+    def slow_connect(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.8)
+        return connect(*args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", slow_connect)
+
+    def answer(request: Request) -> Reply:
+        reply = wechat_like(request)
+        reply.dribble_seconds = 0.05 if request.name == "getusercumulate" else 0
+        return reply
+
+    with HostileServer(answer) as server:
+        started = time.monotonic()
+        logs = load(
+            pipeline,
+            server,
+            resources=["user_cumulate"],
+            request_timeout_seconds=0.5,
+            access_token=TOKEN,
+            app_secret=None,
+        )
+        elapsed = time.monotonic() - started
+    assert logs["user_cumulate"]["status"] == "failed"
+    assert "no complete answer within 0.5 s" in logs["user_cumulate"]["message"]
+    assert elapsed < 10, elapsed  # two attempts of 0.8 s; each held 25 s before
 
 
 @pytest.mark.parametrize("repeat", [True, False], ids=["ignores page", "pages forever"])

@@ -13,6 +13,7 @@ import itertools
 import socket
 import threading
 import time
+import weakref
 from typing import Any, Iterator, List, Optional, Tuple
 
 from requests.adapters import HTTPAdapter
@@ -31,27 +32,44 @@ class Deadline:
         self.expired = False
         self.finished = False
         self._connections: List[HTTPConnection] = []
-        self._lock = threading.Lock()
 
     def watch(self, connection: HTTPConnection) -> None:
-        with self._lock:
+        """`connection` serves this exchange now; shut at once if its time is already up."""
+        with _OWNERS:
+            _owner[connection] = self
             self._connections.append(connection)
-            expired = self.expired
-        if expired:
-            _shut(connection)
+            if self.expired:
+                _shut(connection)
+
+    def connected(self, connection: HTTPConnection) -> None:
+        """The socket exists now: if the deadline passed while it was being opened (a slow
+        name lookup or connect), nothing could be shut then, so it is shut now."""
+        with _OWNERS:
+            if self.expired and _owner.get(connection) is self:
+                _shut(connection)
 
     def expire(self) -> None:
-        with self._lock:
+        with _OWNERS:
             if self.finished:
                 return
             self.expired = True
-            connections = list(self._connections)
-        for connection in connections:
-            _shut(connection)
+            for connection in self._connections:
+                # a connection this exchange gave back may already serve another one
+                if _owner.get(connection) is self:
+                    _shut(connection)
 
     def finish(self) -> None:
-        with self._lock:
+        with _OWNERS:
             self.finished = True
+            for connection in self._connections:
+                if _owner.get(connection) is self:
+                    del _owner[connection]
+
+
+# which deadline each connection serves; one lock for it and for shutting sockets, so a late
+# watchdog never shuts a connection another exchange has taken from the pool meanwhile
+_OWNERS = threading.Lock()
+_owner: "weakref.WeakKeyDictionary[HTTPConnection, Deadline]" = weakref.WeakKeyDictionary()
 
 
 def _shut(connection: HTTPConnection) -> None:
@@ -125,6 +143,12 @@ class _Watched:
         if deadline is not None:
             deadline.watch(self)  # type: ignore[arg-type]
         super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        deadline: Optional[Deadline] = getattr(_current, "deadline", None)
+        if deadline is not None:
+            deadline.connected(self)  # type: ignore[arg-type]
 
 
 class _WatchedHTTPConnection(_Watched, HTTPConnection):
