@@ -4,6 +4,7 @@ from datetime import date
 from typing import List
 
 import pyarrow as pa
+from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 
 from wechat_datacube_source.arrow_tables import to_arrow
 from wechat_datacube_source.catalog import BY_TABLE
@@ -69,3 +70,31 @@ def test_a_column_an_earlier_run_stored_keeps_its_type() -> None:
     table = to_arrow([row(metric="many")], stored, notes, "user_summary").to_pydict()
     assert table["metric"] == [None] and table["metric__v_text"] == ["many"]
     assert notes == ["user_summary.metric: many is not bigint, kept in metric__v_text"]
+
+
+def test_field_names_land_in_columns_dlt_will_not_rename_onto_each_other() -> None:
+    # "1" is "_1" to dlt; renamed, it must not become a name dlt turns into another's
+    notes: List[str] = []
+    rows = [row(**{"1": 1, "_1": 2, "_1__as_sent": 3, "newUser": 4, "new_user": 5, "": 6})]
+    table = to_arrow(rows, HINTS, notes, "user_summary")
+    names = table.schema.names
+    naming = SnakeCase()
+    assert len(set(names)) == len(names)
+    assert all(naming.normalize_path(name) == name for name in names)
+    values = table.to_pylist()[0]
+    assert sorted(values[name] for name in names if name not in HINTS) == [1, 2, 3, 4, 6]
+    assert values["new_user"] == 5 and values["new_user__as_sent"] == 4
+    assert values["unnamed__as_sent"] == 6
+    assert len(notes) == 4  # "1" or "_1", "_1__as_sent" or its rival, "newUser", ""
+
+
+def test_nan_and_infinity_are_no_statistic_and_are_kept_as_text() -> None:
+    notes: List[str] = []
+    hints = table_columns(BY_TABLE["publisher_adpos_general"])["publisher_adpos_general"]
+    rows = [
+        {"app_id": "wx1", "date": DAY, "ad_slot": s, "ecpm": v}
+        for s, v in (("a", float("inf")), ("b", float("nan")), ("c", 1.5))
+    ]
+    table = to_arrow(rows, hints, notes, "publisher_adpos_general").to_pydict()
+    assert table["ecpm"] == [None, None, 1.5]
+    assert table["ecpm__v_text"] == ["Infinity", "NaN", None]

@@ -233,7 +233,13 @@ def column_names(
             continue
         base = f"{name.lstrip('_') or 'unnamed'}{RENAMED_SUFFIX}"
         candidates = itertools.chain([base], (f"{base}_{n}" for n in itertools.count(2)))
-        name = next(candidate for candidate in candidates if candidate not in taken)
+        # in dlt's form already (`1__as_sent` is `_1__as_sent` to dlt), or dlt would rename
+        # it again, perhaps onto another field's name
+        name = next(
+            normal
+            for normal in map(naming.normalize_path, candidates)
+            if normal not in taken and not _reserved(normal)
+        )
         names[field] = name
         taken.add(name)
         notes.append(
@@ -270,9 +276,12 @@ def _array(values: List[Any], kind: Kind) -> Tuple[pa.Array, List[Optional[str]]
     (or [] if all do)."""
     if {type(value) for value in values} - {type(None)} <= kind.exact:
         try:
-            return pa.array(values, kind.arrow_type), []
+            array = pa.array(values, kind.arrow_type)
         except (pa.ArrowInvalid, OverflowError):
             pass  # an integer beyond 64 bits: sorted out one value at a time below
+        else:
+            if _all_finite(array):
+                return array, []
     fitted: List[Any] = []
     misfits: List[Optional[str]] = []
     for value in values:
