@@ -81,7 +81,16 @@ def test_a_value_dlt_cannot_read_exits_2_with_one_line_naming_the_key(
     [
         (
             ["--dataset", "out"],  # the DuckDB file is out.duckdb
-            "configuration error: dataset: 'out' is also the name of the DuckDB file out.duckdb",
+            "configuration error: dataset: the DuckDB file out.duckdb is named like the "
+            "dataset 'out' or its staging schema 'out_staging'",
+        ),
+        (
+            ["--duckdb-file", "wechat_staging.duckdb"],  # merges stage in wechat_staging
+            "configuration error: dataset: the DuckDB file wechat_staging.duckdb is named like",
+        ),
+        (
+            ["--dataset", "system"],
+            "configuration error: dataset: 'system' is a schema DuckDB keeps for itself",
         ),
         (
             ["--destination", "postgres"],
@@ -90,7 +99,12 @@ def test_a_value_dlt_cannot_read_exits_2_with_one_line_naming_the_key(
             "[destination.postgres.credentials]",
         ),
     ],
-    ids=["duckdb file named like the dataset", "postgres without credentials"],
+    ids=[
+        "duckdb file named like the dataset",
+        "duckdb file named like the staging schema",
+        "a dataset duckdb keeps for itself",
+        "postgres without credentials",
+    ],
 )
 def test_a_destination_that_cannot_work_exits_2_before_any_call(
     tmp_path: Path, live_api: Emulator, args: List[str], line: str

@@ -25,6 +25,8 @@ from .errors import ConfigurationError
 from .report import EXIT_PIPELINE, EndpointResult, exit_code, results_of_loads, run_results
 from .settings import SYNC_LOG_TABLE
 
+# DuckDB's own schemas: a dataset named like one fails at the load, after every call
+DUCKDB_RESERVED_SCHEMAS = frozenset({"system", "temp", "information_schema", "pg_catalog"})
 # what sync_log says of a run whose package was aborted
 NOT_LOADED = "the rows of this run never reached the destination"
 
@@ -58,13 +60,23 @@ def check_destination(pipeline: dlt.Pipeline) -> None:
         ) from None
     database = getattr(getattr(client.config, "credentials", None), "database", None)
     dataset = getattr(getattr(client, "sql_client", None), "dataset_name", None)
-    if pipeline.destination.destination_name != "duckdb" or not isinstance(database, str):
+    if pipeline.destination.destination_name != "duckdb" or not database or not dataset:
         return
-    if dataset and Path(database).stem.lower() == dataset.lower():
+    if dataset.lower() in DUCKDB_RESERVED_SCHEMAS:
         raise ConfigurationError(
             "dataset",
-            f"{dataset!r} is also the name of the DuckDB file {Path(database).name}, which "
-            'DuckDB cannot tell apart ("Ambiguous reference to catalog or schema")',
+            f"{dataset!r} is a schema DuckDB keeps for itself",
+            "Choose another dataset (--dataset), e.g. wechat",
+        )
+    # merges load into a staging schema first (`<dataset>_staging`), which must not clash either
+    layout = getattr(client.config, "staging_dataset_name_layout", "%s_staging")
+    schemas = {dataset.lower(), (layout % dataset).lower()}
+    if Path(str(database)).stem.lower() in schemas:
+        raise ConfigurationError(
+            "dataset",
+            f"the DuckDB file {Path(str(database)).name} is named like the dataset "
+            f"{dataset!r} or its staging schema {layout % dataset!r}, which DuckDB cannot "
+            'tell apart ("Ambiguous reference to catalog or schema")',
             "Choose another dataset (--dataset) or another file name (--duckdb-file)",
         )
 
@@ -93,6 +105,12 @@ def load_source(pipeline: dlt.Pipeline, source: Any) -> LoadOutcome:
         outcome.load_failed = True
         if _cannot_succeed(error):
             outcome.results = _abort(pipeline, error, outcome, "this run's load")
+        elif error.step == "extract":
+            # dlt keeps nothing of an extract that failed: the next run fetches it all again
+            outcome.problems.append(
+                f"the pipeline failed while fetching ({_reason(error)}); nothing of this run "
+                "was loaded, and the next run fetches it again"
+            )
         else:
             outcome.problems.append(
                 f"the pipeline failed at step {error.step} ({_reason(error)}); what was "
