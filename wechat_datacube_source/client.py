@@ -4,7 +4,6 @@ The client knows the two HTTP shapes (datacube POST with a JSON body, publisher/
 paging); everything endpoint-specific comes from the catalog entry.
 """
 
-import math
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional
 
@@ -58,9 +57,10 @@ class WeChatClient:
         merged = Body()
         items: List[Any] = []
         escaped: List[str] = []
-        last_page = math.ceil(window.days * endpoint.max_rows_per_day / PUBLISHER_PAGE_SIZE) + 1
+        capacity = window.days * endpoint.max_rows_per_day
         previous: Optional[List[Any]] = None
-        for page in range(1, last_page + 1):
+        # every page but the last holds a row, so this many pages are enough for any answer
+        for page in range(1, capacity + 2):
             query = {
                 "action": endpoint.api_name,
                 "page": page,
@@ -84,19 +84,28 @@ class WeChatClient:
                 merged.update(body)
             escaped.extend(f"page {page}: {place}" for place in body.escaped)
             items.extend(page_items)
-            total = body.get("total_num")
-            if len(page_items) < PUBLISHER_PAGE_SIZE or (
-                isinstance(total, int) and len(items) >= total
-            ):
+            if len(items) > capacity:
+                raise PayloadError(
+                    endpoint.table,
+                    f"paging went on to page {page}, past the {capacity} rows {window} can "
+                    f"hold ({endpoint.max_rows_per_day} a day)",
+                )
+            total = _count(body.get("total_num"))
+            if total is not None and len(items) < total and not page_items:
+                raise PayloadError(
+                    endpoint.table,
+                    f"total_num says {total} rows for {window}, the pages held {len(items)}",
+                )
+            # with a total, only the total ends paging: a server may cap pages below 90 rows
+            done = (
+                len(items) >= total if total is not None else len(page_items) < PUBLISHER_PAGE_SIZE
+            )
+            if done:
                 merged[endpoint.list_key] = items
                 merged.escaped = tuple(escaped)
                 return merged
             previous = page_items
-        raise PayloadError(
-            endpoint.table,
-            f"paging went on past page {last_page}, more rows than {window} can hold "
-            f"({endpoint.max_rows_per_day} a day)",
-        )
+        raise PayloadError(endpoint.table, f"paging of {window} did not end")
 
     def _authorized(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
         """Send with the current token; on a token error refresh once and retry once."""
@@ -127,3 +136,14 @@ def _with_replacements(error: WeChatApiError, endpoint: Endpoint) -> WeChatApiEr
     if error.kind is ErrorKind.RETIRED and endpoint.replacements:
         return WeChatApiError(error.errcode, error.errmsg, endpoint.table, endpoint.replacements)
     return error
+
+
+def _count(value: Any) -> Optional[int]:
+    """`total_num` as a count, if it is one (a whole number, also sent as 90.0 or "90")."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() and 0 <= number < 2**53 else None
