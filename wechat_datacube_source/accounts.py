@@ -57,8 +57,13 @@ def configured_accounts() -> Optional[List[Any]]:
     if not isinstance(entries, list):
         raise not_a_list
     single = dlt.config.get(SINGLE_APP_ID_KEY, str)
-    listed = [entry.get("app_id") for entry in entries if isinstance(entry, dict)]
-    if single and single not in listed:
+    # compared as account_settings compares AppIDs: trimmed, ignoring case
+    listed = [
+        entry["app_id"].strip().lower()
+        for entry in entries
+        if isinstance(entry, dict) and isinstance(entry.get("app_id"), str)
+    ]
+    if single and single.strip().lower() not in listed:
         # with a list, the single account would silently stop being loaded
         raise ConfigurationError(
             "app_id",

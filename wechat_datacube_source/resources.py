@@ -276,16 +276,19 @@ def endpoint_rows(
                 # too long, or its newest days unfinished: the halves can still commit
                 inflight.extendleft(reversed([fetch(half) for half in halve(window)]))
                 continue
-            if kind is ErrorKind.NOT_READY and _may_be_unfinished(window, run):
+            if kind is ErrorKind.NOT_READY and _may_be_unfinished(endpoint, window, run):
                 log.not_ready(window.begin)
             elif isinstance(error, WeChatApiError) and kind is ErrorKind.NOT_READY:
                 age = (run.last_complete_day - window.covers_through).days
+                days = window.begin.isoformat()
+                if window.covers_through != window.begin:
+                    days += f"..{window.covers_through.isoformat()}"
                 log.stopped(
                     window,
                     error,
-                    f"WeChat says {window.begin.isoformat()} is not ready {age} days after it "
-                    "ended, when only the newest days can be; it is asked again on the next "
-                    f"run (WeChat error {error.errcode}: {error.errmsg})",
+                    f"WeChat says {days} is not ready {age} days after it ended, when only "
+                    "the newest days can be; it is asked again on the next run "
+                    f"(WeChat error {error.errcode}: {error.errmsg})",
                 )
             else:
                 log.stopped(window, error)
@@ -325,10 +328,11 @@ def endpoint_rows(
     yield dlt.mark.with_table_name(outcome, SYNC_LOG_TABLE)
 
 
-def _may_be_unfinished(window: Window, run: AccountRun) -> bool:
-    """Whether WeChat may plausibly still be computing `window`: only its newest days."""
-    oldest_plausible = run.last_complete_day - timedelta(days=NOT_READY_PLAUSIBLE_DAYS - 1)
-    return window.covers_through >= oldest_plausible
+def _may_be_unfinished(endpoint: Endpoint, window: Window, run: AccountRun) -> bool:
+    """Whether WeChat may plausibly still be computing `window`: only the newest days, or a
+    week or month that ended lately."""
+    allowance = NOT_READY_PLAUSIBLE_DAYS[endpoint.grain]
+    return window.covers_through > run.last_complete_day - timedelta(days=allowance)
 
 
 class TableBuffer:

@@ -5,7 +5,7 @@ endpoint-specific facts (spans, keys, earliest dates) live in `catalog.py`.
 """
 
 from datetime import date, timedelta, timezone
-from typing import Final, FrozenSet, Literal
+from typing import Final, FrozenSet, Literal, Mapping
 
 DEFAULT_BASE_URL: Final = "https://api.weixin.qq.com"
 
@@ -20,9 +20,10 @@ DATACUBE_EARLIEST: Final = date(2014, 12, 1)
 PUBLISHED_CONTENT_EARLIEST: Final = date(2025, 11, 1)
 PUBLISHER_EARLIEST: Final = date(2016, 1, 1)
 
-# WeChat may still be computing only the newest days: "not ready" (61503, is_delay) for the
-# last complete day and the two before it is waited for; older, it is an error of the window
-NOT_READY_PLAUSIBLE_DAYS: Final = 3
+# WeChat may still be computing only the newest days: "not ready" (61503, is_delay) is waited
+# for on the last complete day and the two before it (for a week or a month: in the week after
+# it ended); older, it is an error of the window (unconfirmed: the docs name only yesterday)
+NOT_READY_PLAUSIBLE_DAYS: Final[Mapping[str, int]] = {"day": 3, "hour": 3, "week": 7, "month": 7}
 
 # First run without start_date: the 30 days up to the last complete day.
 DEFAULT_INITIAL_DAYS: Final = 30
