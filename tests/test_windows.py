@@ -72,7 +72,7 @@ def test_halve_splits_a_window_into_two_adjacent_ones() -> None:
 
 
 # the same examples on every run, so CI passes or fails on the code, never on luck; explore
-# further by turning derandomize off and max_examples up (24,000 examples passed so)
+# further by turning derandomize off and max_examples up
 @settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     endpoint=st.sampled_from(ENDPOINTS),
