@@ -116,6 +116,20 @@ def test_a_destination_that_cannot_work_exits_2_before_any_call(
     assert live_api.requests == []
 
 
+def test_a_destination_whose_driver_is_missing_exits_2_before_any_call(
+    tmp_path: Path, live_api: Emulator
+) -> None:
+    env = {**credentials(live_api), "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://u:p@h/d"}
+    runner = Path(__file__).parent / "no_psycopg2_runner.py"
+    done = run_script(tmp_path, "--destination", "postgres", env=env, runner=runner)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "configuration error: destination: postgres needs packages that are not installed. "
+        'Install them: pip install "dlt[postgres]"'
+    ]
+    assert live_api.requests == []
+
+
 def test_the_demo_takes_a_start_date(tmp_path: Path) -> None:
     start = last_complete_day() - timedelta(days=2)
     done = run_script(

@@ -47,7 +47,7 @@ class LoadOutcome:
 
 def check_destination(pipeline: dlt.Pipeline) -> None:
     """What can be known about the destination before any call, as a `ConfigurationError`:
-    missing credentials or extras, and a DuckDB file named like its dataset."""
+    missing credentials or packages, and DuckDB names DuckDB cannot tell apart."""
     try:
         client = pipeline.destination_client()
     except ConfigurationException as error:
@@ -55,8 +55,8 @@ def check_destination(pipeline: dlt.Pipeline) -> None:
     except MissingDependencyException as error:
         raise ConfigurationError(
             "destination",
-            f"{pipeline.destination.destination_name} needs {', '.join(error.dependencies)}",
-            f'Install its extra, e.g. pip install "wechat-datacube-source[{error.caller}]"',
+            f"{pipeline.destination.destination_name} needs packages that are not installed",
+            "Install them: pip install " + " ".join(f'"{dep}"' for dep in error.dependencies),
         ) from None
     database = getattr(getattr(client.config, "credentials", None), "database", None)
     dataset = getattr(getattr(client, "sql_client", None), "dataset_name", None)
