@@ -59,6 +59,8 @@ def test_a_load_no_retry_can_fix_never_jams_later_runs_and_is_never_called_ok(
         # not jammed: the old package was dropped and this run called WeChat again...
         assert server.calls("getusercumulate") and not pipeline.has_pending_data
         assert outcome.load_failed and outcome.exit_code == EXIT_PIPELINE
+        # in plain words, with what the destination said
+        assert all("constraint" in problem.lower() for problem in outcome.problems)
         assert [
             problem.split(" failed in a way no retry can fix")[0] for problem in outcome.problems
         ] == [

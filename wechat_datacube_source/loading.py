@@ -162,8 +162,10 @@ def _abort(
 
 
 def _reason(error: PipelineStepFailed) -> str:
-    """The first line of what went wrong, short enough for one line of output."""
-    cause: Optional[BaseException] = error.exception
-    text = str(cause).strip().splitlines()[0] if cause is not None and str(cause).strip() else ""
-    text = f"{type(cause).__name__}: {text}" if cause is not None else str(error)
+    """What the destination said, short enough for one line of output: the exception a
+    failed job met, not dlt's wrapper around it (whose first line is a traceback header)."""
+    cause: Optional[BaseException] = getattr(error.exception, "client_exception", None)
+    cause = cause or error.exception or error
+    lines = [line for line in str(cause).splitlines() if line.strip()]
+    text = f"{type(cause).__name__}: {lines[0].strip() if lines else ''}"
     return text if len(text) <= 200 else text[:197] + "..."
