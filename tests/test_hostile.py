@@ -8,7 +8,7 @@ import logging
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import dlt
 import pytest
@@ -327,23 +327,23 @@ def test_add_limit_then_a_normal_run_leaves_no_gap(
 # --- D: hangs and runaways ------------------------------------------------------------------
 
 
-def test_a_dribbling_server_cannot_hold_a_call_past_its_deadline(pipeline: dlt.Pipeline) -> None:
-    def answer(request: Request) -> Reply:
-        reply = wechat_like(request)
-        if request.name == "getusercumulate":
-            reply.dribble_seconds = 0.05  # ~500 bytes: 25 s, where 0.5 s are allowed
-        return reply
+def dribbling(request: Request) -> Reply:
+    """WeChat's answers, but getusercumulate's a byte at a time: ~500 bytes, 25 s."""
+    reply = wechat_like(request)
+    reply.dribble_seconds = 0.05 if request.name == "getusercumulate" else 0.0
+    return reply
 
-    with HostileServer(answer) as server:
+
+def timed_load(pipeline: dlt.Pipeline, **settings: Any) -> Tuple[Dict[str, Any], float, int]:
+    """A run against `dribbling` with 0.5 s per call: its sync_log, seconds, dribbled calls."""
+    with HostileServer(dribbling) as server:
         started = time.monotonic()
-        logs = load(
-            pipeline,
-            server,
-            resources=["user_cumulate", "user_summary"],
-            request_timeout_seconds=0.5,
-        )
-        elapsed = time.monotonic() - started
-        calls = len(server.calls("getusercumulate"))
+        logs = load(pipeline, server, request_timeout_seconds=0.5, **settings)
+        return logs, time.monotonic() - started, len(server.calls("getusercumulate"))
+
+
+def test_a_dribbling_server_cannot_hold_a_call_past_its_deadline(pipeline: dlt.Pipeline) -> None:
+    logs, elapsed, calls = timed_load(pipeline, resources=["user_cumulate", "user_summary"])
     assert logs["user_summary"]["status"] == "ok"
     assert logs["user_cumulate"]["status"] == "failed"
     assert "no complete answer within 0.5 s" in logs["user_cumulate"]["message"]
@@ -362,23 +362,9 @@ def test_a_deadline_that_passes_while_connecting_still_ends_the_call(
         return connect(*args, **kwargs)
 
     monkeypatch.setattr(urllib3.util.connection, "create_connection", slow_connect)
-
-    def answer(request: Request) -> Reply:
-        reply = wechat_like(request)
-        reply.dribble_seconds = 0.05 if request.name == "getusercumulate" else 0
-        return reply
-
-    with HostileServer(answer) as server:
-        started = time.monotonic()
-        logs = load(
-            pipeline,
-            server,
-            resources=["user_cumulate"],
-            request_timeout_seconds=0.5,
-            access_token=TOKEN,
-            app_secret=None,
-        )
-        elapsed = time.monotonic() - started
+    logs, elapsed, _ = timed_load(
+        pipeline, resources=["user_cumulate"], access_token=TOKEN, app_secret=None
+    )
     assert logs["user_cumulate"]["status"] == "failed"
     assert "no complete answer within 0.5 s" in logs["user_cumulate"]["message"]
     assert elapsed < 10, elapsed  # two attempts of 0.8 s; each held 25 s before
