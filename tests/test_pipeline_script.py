@@ -64,6 +64,7 @@ def test_a_value_dlt_cannot_read_exits_2_with_one_line_naming_the_key(
     for key, value, wanted in (
         ("MAX_RETRIES", "abc", "a whole number"),
         ("INCLUDE_AD_STATS", "maybe", "true or false"),
+        ("MAX_CALLS", "lots", "a whole number"),  # Optional[int]
     ):
         done = run_script(
             tmp_path, env={**credentials(live_api), f"SOURCES__WECHAT_DATACUBE__{key}": value}

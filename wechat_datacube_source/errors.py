@@ -6,7 +6,7 @@ classes only carry and explain.
 
 import enum
 import re
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, get_args
 
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
@@ -151,7 +151,9 @@ class ConfigurationError(WeChatSourceError, ValueError):
         """dlt's own configuration error (a value its type coercion refused) as one line that
         names the key; the value is not quoted, as it may be a secret."""
         if isinstance(error, ConfigValueCannotBeCoercedException):
-            wanted = _TYPE_WORDS.get(error.hint, getattr(error.hint, "__name__", str(error.hint)))
+            # Optional[int] (max_calls) is read as int, when it is set at all
+            hint = next((a for a in get_args(error.hint) if a is not type(None)), error.hint)
+            wanted = _TYPE_WORDS.get(hint, getattr(hint, "__name__", str(hint)))
             return cls(
                 error.field_name,
                 f"the configured value cannot be read as {wanted}",
@@ -171,6 +173,8 @@ class ConfigurationError(WeChatSourceError, ValueError):
                 keys += [_key(tried, field) for field, tried in nested[0].traces.items()]
             else:
                 keys.append(_key(traces, name))
+        if not keys:
+            return cls("configuration", "a setting is missing", str(error).splitlines()[0])
         section, _, _ = keys[0].rpartition(".")
         names = ", ".join(key.rpartition(".")[2] for key in dict.fromkeys(keys))
         where = f" under [{section}]" if section else ""
