@@ -1,5 +1,6 @@
 """The HTTP layer against the emulator: bounded retries, quota stop, redacted messages."""
 
+import time
 from datetime import date
 from typing import Any, Dict, List
 
@@ -36,18 +37,32 @@ def test_transient_faults_are_retried_and_the_run_completes(
 ) -> None:
     api.add_fault(fault)
     run(pipeline, api, resources=["user_summary", "interface_summary"], request_timeout_seconds=0.2)
+    retried = 0
     for table in ("user_summary", "interface_summary"):
         log = last_sync_log(pipeline)[table]
         assert log["status"] == "ok", log
-        requests = api.data_requests(table)
+        requests = arrived(api, table, log["api_calls"])
         assert log["api_calls"] == len(requests)
         by_window: Dict[Any, List[Any]] = {}
-        for request in sorted(requests, key=lambda request: request.at):  # by arrival
+        for request in requests:
             by_window.setdefault((request.begin, request.end), []).append(request.fault)
-        # each window is retried only after a fault, and never again once it succeeded
+        # each window is retried only after a fault, and never again once it succeeded: one
+        # answer each, the other attempts faults (counted, not ordered: the emulator shares
+        # the test's process, and a thread it starts late logs its request late)
         for faults in by_window.values():
-            assert faults[-1] is None and None not in faults[:-1], faults
+            assert faults.count(None) == 1, faults
+        retried += sum(len(faults) > 1 for faults in by_window.values())
+    assert retried  # the fault did fire
     assert len({row["ref_date"] for row in table_rows(pipeline, "user_summary")}) == 30
+
+
+def arrived(api: Emulator, table: str, expected: int) -> List[Any]:
+    """The emulator's log of `table`'s requests once `expected` of them are in it (or after
+    10 s): a request the client gave up on may reach a busy emulator thread after the run."""
+    deadline = time.monotonic() + 10
+    while len(requests := api.data_requests(table)) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return requests
 
 
 def test_retries_are_bounded(api: Emulator) -> None:
