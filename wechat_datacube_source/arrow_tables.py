@@ -37,11 +37,14 @@ from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 from dlt.common.schema.typing import TTableSchemaColumns
 
+from .safe_text import shortened
 from .settings import INT64_MAX, INT64_MIN
 
 Row = Dict[str, Any]
 MISFIT_SUFFIX = "__v_text"
 RENAMED_SUFFIX = "__as_sent"
+# the most of a value a note quotes
+QUOTE_LIMIT = 60
 # dlt's own columns (`_dlt_load_id`, `_dlt_id`) start with this
 DLT_PREFIX = "_dlt"
 _DEFAULT_NAMING = SnakeCase()
@@ -186,7 +189,7 @@ def to_arrow(
         if misfits:
             schema.append(pa.field(name + MISFIT_SUFFIX, pa.string()))
             arrays.append(pa.array(misfits, pa.string()))
-            example = _shown(next(misfit for misfit in misfits if misfit is not None))
+            example = shortened(next(m for m in misfits if m is not None), QUOTE_LIMIT)
             notes.append(
                 f"{table}.{name}: {example} is not {data_type}, kept in {name}{MISFIT_SUFFIX}"
             )
@@ -242,20 +245,16 @@ def column_names(
         )
         names[field] = name
         taken.add(name)
+        quoted = shortened(repr(field), QUOTE_LIMIT)
         notes.append(
-            f"{table}: the field {_shown(repr(field))} collides with another name or is not "
-            f"a usable name, kept in {name}"
+            f"{table}: the field {quoted} collides with another name or is not a usable name, "
+            f"kept in {name}"
         )
     return names
 
 
 def _reserved(name: str) -> bool:
     return name.startswith(DLT_PREFIX) or name.endswith(MISFIT_SUFFIX)
-
-
-def _shown(text: str) -> str:
-    """A value quoted in a note: at most 60 characters."""
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _all_finite(array: pa.Array) -> bool:

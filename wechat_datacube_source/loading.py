@@ -23,6 +23,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .errors import ConfigurationError
 from .report import EXIT_PIPELINE, EndpointResult, exit_code, results_of_loads, run_results
+from .safe_text import shortened
 from .settings import SYNC_LOG_TABLE
 
 # DuckDB's own schemas: a dataset named like one fails at the load, after every call
@@ -167,5 +168,4 @@ def _reason(error: PipelineStepFailed) -> str:
     cause: Optional[BaseException] = getattr(error.exception, "client_exception", None)
     cause = cause or error.exception or error
     lines = [line for line in str(cause).splitlines() if line.strip()]
-    text = f"{type(cause).__name__}: {lines[0].strip() if lines else ''}"
-    return text if len(text) <= 200 else text[:197] + "..."
+    return shortened(f"{type(cause).__name__}: {lines[0].strip() if lines else ''}", 200)

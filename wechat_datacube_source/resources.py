@@ -188,10 +188,6 @@ class SyncLog:
             "it is fetched again on the next run"
         )
 
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
-
     def stopped(self, window: Window, error: Exception, problem: Optional[str] = None) -> None:
         """The endpoint stopped at `window`; `problem` says why, if the error alone does not."""
         self.errcode, message = error_code(error)
@@ -296,8 +292,7 @@ def endpoint_rows(
                 later.cancel()  # nothing after the stop may be committed
             break
         log.dropped += batch.dropped
-        for note in batch.notes:
-            log.note(note)
+        log.notes.extend(batch.notes)  # (each note is written once, by `row`)
         rows = batch.rows
         ready_through = window.covers_through
         if ready_through >= run.last_complete_day and not any(

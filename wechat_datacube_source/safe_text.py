@@ -36,6 +36,11 @@ def decode_json(content: bytes) -> Tuple[Any, List[str]]:
     return storable(value)
 
 
+def shortened(text: str, limit: int) -> str:
+    """`text` as a message quotes it: at most `limit` characters, cut ones marked `...`."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def escape_unstorable(text: str) -> str:
     """`text` with lone surrogates and NUL written as their JSON escapes."""
     if _UNSTORABLE.search(text) is None:

@@ -23,7 +23,7 @@ from .errors import (
     WeChatApiError,
 )
 from .redaction import Redactor
-from .safe_text import decode_json, escape_unstorable
+from .safe_text import decode_json, escape_unstorable, shortened
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
@@ -143,8 +143,7 @@ def _message(errmsg: Any, raw_code: Any, code: int) -> str:
     text = errmsg if isinstance(errmsg, str) else "" if errmsg is None else repr(errmsg)
     if code != MALFORMED_ANSWER:
         return text
-    shown = repr(raw_code)
-    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    shown = shortened(repr(raw_code), 40)
     return f"errcode {shown} is not a whole number" + (f"; {text}" if text else "")
 
 
