@@ -262,12 +262,19 @@ class Transport:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                if deadline.expired:
-                    return TransportError(
-                        label, f"no complete answer within {timeout:g} s (the call's deadline)"
-                    )
                 # the exception text holds the URL with the token: keep the type, redact the rest
-                return TransportError(label, self.redactor(f"{type(exc).__name__}: {exc}"))
+                failure: Optional[TransportError] = TransportError(
+                    label, self.redactor(f"{type(exc).__name__}: {exc}")
+                )
+            else:
+                failure = None
+        if deadline.expired:
+            # an exchange cut short may end in an exception or in a body cut off unnoticed
+            return TransportError(
+                label, f"no complete answer within {timeout:g} s (the call's deadline)"
+            )
+        if failure is not None:
+            return failure
         if response.status_code in TRANSIENT_HTTP_STATUSES:
             return TransportError(
                 label, f"HTTP {response.status_code}", response.status_code, _retry_after(response)
