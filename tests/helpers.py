@@ -74,7 +74,8 @@ def days(first: date, last: date) -> List[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-NOT_DATA = ("sync_log", "code_labels")
+NOT_DATA = ("sync_log", "code_labels", "raw_responses")
+"""Tables that record runs (appended to by each), not data that converges."""
 
 
 def snapshot(

@@ -17,7 +17,7 @@ import pytest
 from tests.helpers import LAST_COMPLETE, NOT_DATA, ROOT, make_pipeline, run, snapshot, source
 from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
 from wechat_datacube_source.emulator import Emulator
-from wechat_datacube_source.resources import table_columns
+from wechat_datacube_source.resources import SUMMARY_KEY, table_columns
 
 TABLES = ["user_summary", "user_cumulate", "article_read", "upstream_msg_week"]
 START = (LAST_COMPLETE - timedelta(days=20)).isoformat()
@@ -94,8 +94,15 @@ def test_each_table_gets_the_documented_types_and_keys(
     checked = 0
     for endpoint in ENDPOINTS:
         keys: Dict[str, Tuple[str, ...]] = {endpoint.table: endpoint.primary_key}
+        merge_keys = dict.fromkeys(keys, ("app_id", endpoint.date_field))
         for child in endpoint.children:
             keys[endpoint.child_table(child)] = endpoint.child_key(child)
+            merge_keys[endpoint.child_table(child)] = ("app_id", endpoint.date_field)
+        if endpoint.summary_table is not None:
+            # one row per requested window, replaced when the window is asked again
+            keys[endpoint.summary_table] = SUMMARY_KEY
+            merge_keys[endpoint.summary_table] = ()
+        assert set(table_columns(endpoint)) == set(keys)
         for table_name, hints in table_columns(endpoint).items():
             table = schema.get_table(table_name)
             for name, hint in hints.items():
@@ -105,8 +112,10 @@ def test_each_table_gets_the_documented_types_and_keys(
             primary = [n for n, c in table["columns"].items() if c.get("primary_key")]
             merge = [n for n, c in table["columns"].items() if c.get("merge_key")]
             assert primary == ["app_id", *keys[table_name]], table_name
-            assert merge == ["app_id", endpoint.date_field], table_name
+            assert merge == list(merge_keys[table_name]), table_name
             assert all(table["columns"][n].get("nullable") is False for n in primary)
     assert checked > 200  # every column of all 24 endpoints and their child tables
     log = schema.get_table("sync_log")
     assert mapper.to_destination_type(log["columns"]["started_at"], log) == documented["timestamp"]
+    raw = schema.get_table("raw_responses")
+    assert mapper.to_destination_type(raw["columns"]["body"], raw) == documented["binary"]

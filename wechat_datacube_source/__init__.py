@@ -37,9 +37,11 @@ from .errors import (
     WeChatApiError,
     WeChatSourceError,
 )
+from .raw_archive import RAW_RESPONSES_COLUMNS, RAW_RESPONSES_TABLE
 from .redaction import Redactor
 from .resources import (
     CODE_LABEL_COLUMNS,
+    SUMMARY_KEY,
     SYNC_LOG_COLUMNS,
     AccountRun,
     code_labels,
@@ -49,9 +51,11 @@ from .resources import (
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_BASE_URL,
+    DEFAULT_KEEP_RAW_RESPONSES,
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    DEFAULT_SET_ASIDE_AFTER_FAILURES,
     SYNC_LOG_TABLE,
 )
 from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
@@ -94,6 +98,8 @@ def wechat_datacube(
     max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
     max_requests_per_second: Optional[float] = None,
     max_calls: Optional[int] = None,
+    keep_raw_responses: bool = DEFAULT_KEEP_RAW_RESPONSES,
+    set_aside_after_failures: int = DEFAULT_SET_ASIDE_AFTER_FAILURES,
 ) -> Iterator[DltResource]:
     """All statistics tables of one Official Account, plus `code_labels` and `sync_log`.
 
@@ -120,6 +126,11 @@ def wechat_datacube(
         max_requests_per_second: an optional cap on the account's request rate.
         max_calls: an optional budget of requests for the run; when it is used up the run
             stops cleanly and the next one resumes there.
+        keep_raw_responses: keep every body a run commits in `raw_responses`, compressed, so
+            the tables can be rebuilt with no API call (bodies that fail to parse are kept
+            either way).
+        set_aside_after_failures: a window whose body fails to parse the same way on this
+            many runs in a row is set aside so that the endpoint moves on (1 to 100).
     """
     config = validate(
         app_id=app_id,
@@ -138,6 +149,8 @@ def wechat_datacube(
         max_concurrent_requests=max_concurrent_requests,
         max_requests_per_second=max_requests_per_second,
         max_calls=max_calls,
+        keep_raw_responses=keep_raw_responses,
+        set_aside_after_failures=set_aside_after_failures,
     )
     run = AccountRun(
         app_id=config.app_id,
@@ -148,6 +161,8 @@ def wechat_datacube(
         pool=ThreadPoolExecutor(
             config.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
         ),
+        keep_raw_responses=config.keep_raw_responses,
+        set_aside_after_failures=config.set_aside_after_failures,
     )
     yield dlt.resource(
         code_labels, name="code_labels", write_disposition="replace", columns=CODE_LABEL_COLUMNS
@@ -193,15 +208,28 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
     )(endpoint, run, cursor)
     # the variants (sync_log, child tables) must exist before the endpoint's own hints: dlt
     # seeds a new variant with the resource's columns and keys, which would leak into them
-    resource.apply_hints(
-        table_name=SYNC_LOG_TABLE,
-        write_disposition="append",
-        columns=SYNC_LOG_COLUMNS,
-        primary_key=(),
-        merge_key=(),
-        create_table_variant=True,
-    )
+    for log_table, log_columns in (
+        (SYNC_LOG_TABLE, SYNC_LOG_COLUMNS),
+        (RAW_RESPONSES_TABLE, RAW_RESPONSES_COLUMNS),
+    ):
+        resource.apply_hints(
+            table_name=log_table,
+            write_disposition="append",
+            columns=log_columns,
+            primary_key=(),
+            merge_key=(),
+            create_table_variant=True,
+        )
     columns = table_columns(endpoint)
+    if endpoint.summary_table is not None:
+        resource.apply_hints(
+            table_name=endpoint.summary_table,
+            write_disposition="merge",
+            columns=columns[endpoint.summary_table],
+            primary_key=("app_id", *SUMMARY_KEY),
+            merge_key=(),
+            create_table_variant=True,
+        )
     for child in endpoint.children:
         table = endpoint.child_table(child)
         resource.apply_hints(

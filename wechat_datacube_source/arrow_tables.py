@@ -301,6 +301,8 @@ def _shared_type(values: Sequence[Any]) -> Optional[str]:
         return None
     if kinds == {bool}:
         return "bool"
+    if kinds == {date}:
+        return "date"  # only the source's own values are dates (`ref_date__as_sent`)
     if kinds == {int} and all(_is_bigint(value) for value in values if value is not None):
         return "bigint"
     if kinds <= {int, float} and all(

@@ -42,6 +42,11 @@ class Child:
     fields: Mapping[str, ColumnType]
     """The element's fields (its key included) and their column types."""
 
+    def __post_init__(self) -> None:
+        if any(self.fields[name] not in ("text", "bigint") for name in self.key):
+            # an element of unknown shape is keyed by its position (transforms.py)
+            raise ValueError(f"{self.list_field}: a child key is text or bigint")
+
 
 READ_USER_SOURCE = Child(
     "read_user_source", ("scene_desc",), {"scene_desc": "text", "user_count": "bigint"}
@@ -94,6 +99,15 @@ class Endpoint:
     default_selected: bool = True
     max_rows_per_day: int = 0
     """Publisher endpoints: the most rows one day can have, which bounds paging."""
+    key_defaults: Mapping[str, Code] = field(default_factory=dict)
+    """Key fields an older documented shape omits, and the value that stands for the omitted
+    one (`getuserread` rows of the pre-2020 docs carry no `user_source`: each is the day's
+    all-channel row, which the newer shape labels 99999999)."""
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    """Other spellings of a declared field in circulation → the declared field."""
+    summary_fields: Mapping[str, ColumnType] = field(default_factory=dict)
+    """Publisher endpoints: the fields of the answer's `summary`, WeChat's own totals of the
+    window, which land in `summary_table` with `total_num`."""
 
     def __post_init__(self) -> None:
         if self.date_field not in self.primary_key:
@@ -106,6 +120,11 @@ class Endpoint:
     @property
     def path(self) -> str:
         return "/publisher/stat" if self.is_publisher else f"/datacube/{self.api_name}"
+
+    @property
+    def summary_table(self) -> Optional[str]:
+        """Where a publisher answer's window-level fields land: one row per requested window."""
+        return f"{self.table}__summary" if self.is_publisher else None
 
     def child_table(self, child: Child) -> str:
         return f"{self.table}__{child.list_field}"
@@ -121,6 +140,8 @@ def _counts(*names: str) -> Dict[str, ColumnType]:
 
 FOLLOW_SOURCES: Tuple[Code, ...] = (0, 1, 17, 30, 43, 57, 100, 149, 161, 200, 201)
 READ_SOURCES: Tuple[Code, ...] = (99999999, 0, 1, 2, 4, 5, 6, 7)
+# "全部" (all channels): what a reading row of the older shape, which has no user_source, is
+_ALL_READ_CHANNELS: Mapping[str, Code] = {"user_source": 99999999}
 SHARE_SCENES: Tuple[Code, ...] = (1, 2, 255)
 MSG_TYPES: Tuple[Code, ...] = (1, 2, 3, 4, 6)
 COUNT_INTERVALS: Tuple[Code, ...] = (0, 1, 2, 3)
@@ -169,6 +190,17 @@ _PUBLISHED_METRICS = _counts(
 _MSG = _counts("msg_type", "msg_user", "msg_count")
 _MSG_DIST = _counts("count_interval", "msg_user")
 _INTERFACE = _counts("callback_count", "fail_count", "total_time_cost", "max_time_cost")
+_ADPOS_METRICS: Dict[str, ColumnType] = {
+    **_counts("req_succ_count", "exposure_count", "click_count", "income"),
+    "exposure_rate": "double",
+    "click_rate": "double",
+    "ecpm": "double",
+}
+_CPS_METRICS: Dict[str, ColumnType] = {
+    **_counts("exposure_count", "click_count", "order_count", "total_fee", "total_commission"),
+    "click_rate": "double",
+    "order_rate": "double",
+}
 _DAY: Dict[str, ColumnType] = {"ref_date": "date"}
 _HOUR: Dict[str, ColumnType] = {"ref_date": "date", "ref_hour": "bigint"}
 
@@ -183,7 +215,13 @@ _message = partial(Endpoint, group="message", earliest=DATACUBE_EARLIEST)
 # satisfies both the old 30-day span and the new pages' "必须为同一天" (must be the same day);
 # a period's numbers are final once it is served, so nothing is re-fetched
 _message_period = partial(_message, span=1, api_span=30, refresh_days=0)
-_interface = partial(Endpoint, group="interface", earliest=DATACUBE_EARLIEST)
+# the wechatpy fixture (and code copied from it) spells max_time_cost `max_time_count`
+_interface = partial(
+    Endpoint,
+    group="interface",
+    earliest=DATACUBE_EARLIEST,
+    aliases={"max_time_count": "max_time_cost"},
+)
 _publisher = partial(
     Endpoint,
     group="publisher",
@@ -252,6 +290,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         primary_key=("ref_date", "user_source"),
         fields={**_DAY, "user_source": "bigint", **_READ_METRICS},
         dimensions={"user_source": READ_SOURCES},
+        key_defaults=_ALL_READ_CHANNELS,
         replacements=("biz_summary",),
     ),
     _legacy_article(
@@ -263,6 +302,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         primary_key=("ref_date", "ref_hour", "user_source"),
         fields={**_HOUR, "user_source": "bigint", **_READ_METRICS},
         dimensions={"user_source": READ_SOURCES},
+        key_defaults=_ALL_READ_CHANNELS,
         replacements=("biz_summary",),
     ),
     _legacy_article(
@@ -439,15 +479,8 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         api_span=90,
         grain="day",
         primary_key=("date", "ad_slot"),
-        fields={
-            "date": "date",
-            "ad_slot": "text",
-            "slot_id": "bigint",
-            **_counts("req_succ_count", "exposure_count", "click_count", "income"),
-            "exposure_rate": "double",
-            "click_rate": "double",
-            "ecpm": "double",
-        },
+        fields={"date": "date", "ad_slot": "text", "slot_id": "bigint", **_ADPOS_METRICS},
+        summary_fields=_ADPOS_METRICS,
         dimensions={"ad_slot": AD_SLOTS},
     ),
     _publisher(
@@ -458,14 +491,8 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         api_span=60,
         grain="day",
         primary_key=("date",),
-        fields={
-            "date": "date",
-            **_counts(
-                "exposure_count", "click_count", "order_count", "total_fee", "total_commission"
-            ),
-            "click_rate": "double",
-            "order_rate": "double",
-        },
+        fields={"date": "date", **_CPS_METRICS},
+        summary_fields=_CPS_METRICS,
     ),
     _publisher(
         # the docs state no span for settlements; 90 days keeps each call as small as adpos's

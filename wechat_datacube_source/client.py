@@ -4,11 +4,13 @@ The client knows the two HTTP shapes (datacube POST with a JSON body, publisher/
 paging); everything endpoint-specific comes from the catalog entry.
 """
 
+from datetime import datetime, timezone
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional
 
 from .catalog import Endpoint
-from .errors import ErrorKind, PayloadError, WeChatApiError
+from .errors import ErrorKind, PayloadError, UnreadableBody, WeChatApiError
+from .raw_archive import RawPage
 from .settings import PUBLISHER_PAGE_SIZE
 from .tokens import TokenProvider
 from .transport import Body, CallCounter, Transport
@@ -22,12 +24,17 @@ class WeChatClient:
         self.transport = transport
         self.tokens = tokens
 
-    def fetch(self, endpoint: Endpoint, window: Window, counter: CallCounter) -> Body:
-        """The endpoint's response for `window`; publisher pages are merged into one body."""
+    def fetch(
+        self, endpoint: Endpoint, window: Window, counter: CallCounter, received: List[RawPage]
+    ) -> Body:
+        """The endpoint's response for `window`; publisher pages are merged into one body.
+
+        Every answer body, readable or not, is appended to `received` as it arrives."""
         if endpoint.is_publisher:
-            return self._fetch_publisher(endpoint, window, counter)
+            return self._fetch_publisher(endpoint, window, counter, received)
         dates = {"begin_date": window.begin.isoformat(), "end_date": window.end.isoformat()}
-        return self._authorized(endpoint, partial(self._send, endpoint, counter, "POST", {}, dates))
+        send = partial(self._send, endpoint, counter, "POST", {}, dates)
+        return _kept(received, 1, partial(self._authorized, endpoint, send))
 
     def _send(
         self,
@@ -47,7 +54,9 @@ class WeChatClient:
             json_body=json_body,
         )
 
-    def _fetch_publisher(self, endpoint: Endpoint, window: Window, counter: CallCounter) -> Body:
+    def _fetch_publisher(
+        self, endpoint: Endpoint, window: Window, counter: CallCounter, received: List[RawPage]
+    ) -> Body:
         """Pages of at most 90 rows, 1-based, until `total_num` rows or a short page arrive.
 
         Paging is bounded by what the window can hold (`Endpoint.max_rows_per_day`), and a
@@ -68,9 +77,8 @@ class WeChatClient:
                 "start_date": window.begin.isoformat(),
                 "end_date": window.end.isoformat(),
             }
-            body = self._authorized(
-                endpoint, partial(self._send, endpoint, counter, "GET", query, None)
-            )
+            send = partial(self._send, endpoint, counter, "GET", query, None)
+            body = _kept(received, page, partial(self._authorized, endpoint, send))
             page_items = body.get(endpoint.list_key) or []
             if not isinstance(page_items, list):
                 raise PayloadError(endpoint.table, f"`{endpoint.list_key}` is not a list")
@@ -129,6 +137,17 @@ class WeChatClient:
         except WeChatApiError as error:
             # a second token error is final: one refresh per call, never a loop
             raise _with_replacements(error, endpoint) from None
+
+
+def _kept(received: List[RawPage], page: int, call: Callable[[], Body]) -> Body:
+    """`call()`, its answer appended to `received` (an unreadable one too, then raised)."""
+    try:
+        body = call()
+    except UnreadableBody as error:
+        received.append(RawPage(page, datetime.now(timezone.utc), error.content))
+        raise
+    received.append(RawPage(page, datetime.now(timezone.utc), body.content))
+    return body
 
 
 def _with_replacements(error: WeChatApiError, endpoint: Endpoint) -> WeChatApiError:

@@ -18,6 +18,7 @@ from .settings import (
     MAX_REQUEST_TIMEOUT_SECONDS,
     MAX_REQUESTS_PER_SECOND_LIMIT,
     MAX_RETRIES_LIMIT,
+    MAX_SET_ASIDE_AFTER_FAILURES,
     TOKEN_MODES,
 )
 from .transport import CallLimits, RetryPolicy
@@ -42,6 +43,8 @@ class SourceConfig:
     last_complete_day: date
     retry_policy: RetryPolicy
     limits: CallLimits
+    keep_raw_responses: bool
+    set_aside_after_failures: int
 
 
 def parse_day(key: str, value: Any) -> Optional[date]:
@@ -96,6 +99,8 @@ def validate(
     max_concurrent_requests: Any,
     max_requests_per_second: Any,
     max_calls: Any,
+    keep_raw_responses: Any,
+    set_aside_after_failures: Any,
 ) -> SourceConfig:
     """Checks every setting; the first problem raises `ConfigurationError`."""
     checked_app_id = _require_text("app_id", app_id, ".dlt/secrets.toml or .dlt/config.toml")
@@ -175,7 +180,24 @@ def validate(
         last_complete_day=last_complete_day,
         retry_policy=policy,
         limits=limits,
+        keep_raw_responses=_check_flag("keep_raw_responses", keep_raw_responses),
+        set_aside_after_failures=_check_number(
+            "set_aside_after_failures",
+            set_aside_after_failures,
+            minimum=1,
+            maximum=MAX_SET_ASIDE_AFTER_FAILURES,
+            integer=True,
+        ),
     )
+
+
+def _check_flag(key: str, value: Any) -> bool:
+    """true or false, not a word that reads like one ("no" would be truthy)."""
+    if not isinstance(value, bool):
+        raise ConfigurationError(
+            key, f"{value!r} is not true or false", f"Set `{key}` to true or false"
+        )
+    return value
 
 
 def _check_number(

@@ -247,6 +247,15 @@ class PayloadError(WeChatSourceError):
         super().__init__(f"{endpoint}: unexpected response shape: {problem}")
 
 
+class UnreadableBody(PayloadError):
+    """An answer that is no JSON object; retried like a network fault first (a proxy's error
+    page passes), then a payload error like any other, its bytes kept for the raw archive."""
+
+    def __init__(self, endpoint: str, problem: str, content: bytes) -> None:
+        self.content = content
+        super().__init__(endpoint, problem)
+
+
 def error_code(error: Exception) -> Tuple[Optional[int], str]:
     """The errcode (if WeChat sent one) and message of an error, for sync_log."""
     if isinstance(error, WeChatApiError):

@@ -41,6 +41,14 @@ class Redactor:
             text = text.replace(secret, MASK)
         return text
 
+    def mask_bytes(self, content: bytes) -> bytes:
+        """`content` with every known secret masked (a body echoing the token is archived)."""
+        with self._lock:
+            secrets = list(self._secrets)
+        for secret in secrets:
+            content = content.replace(secret.encode(), MASK.encode())
+        return content
+
     def mask_table(self, table: pa.Table) -> Tuple[pa.Table, List[str]]:
         """`table` with every known secret masked in its text columns, and those columns.
 

@@ -40,13 +40,17 @@ from dlt.sources import incremental as Incremental
 from .arrow_tables import Row, to_arrow
 from .catalog import ColumnType, Endpoint
 from .client import WeChatClient
-from .errors import (
-    ErrorKind,
-    WeChatApiError,
-    error_code,
-)
+from .errors import ErrorKind, PayloadError, WeChatApiError, error_code
 from .labels import label_rows
-from .settings import ARROW_BATCH_ROWS, NOT_READY_PLAUSIBLE_DAYS, SYNC_LOG_TABLE
+from .raw_archive import RAW_RESPONSES_TABLE, RawPage, raw_row
+from .set_aside import PayloadFailures
+from .settings import (
+    ARROW_BATCH_ROWS,
+    DEFAULT_KEEP_RAW_RESPONSES,
+    DEFAULT_SET_ASIDE_AFTER_FAILURES,
+    NOT_READY_PLAUSIBLE_DAYS,
+    SYNC_LOG_TABLE,
+)
 from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
 from .windows import ONE_DAY, Window, halve, plan_windows
@@ -54,6 +58,15 @@ from .windows import ONE_DAY, Window, halve, plan_windows
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "fetched_through"
+SUMMARY_KEY = ("requested_from", "requested_to")
+"""A summary row's key, without `app_id`: the window it sums up."""
+SUMMARY_FIELDS: Dict[str, ColumnType] = {
+    "requested_from": "date",
+    "requested_to": "date",
+    "total_num": "bigint",
+}
+ROWS_DROPPED = "ok_rows_dropped"
+"""Status of an endpoint that loaded all it asked for, and was sent rows it did not ask for."""
 SYNC_LOG_COLUMNS: TTableSchemaColumns = {
     "run_id": {"data_type": "text", "nullable": False},
     "app_id": {"data_type": "text", "nullable": False},
@@ -87,6 +100,8 @@ class AccountRun:
     """First day of a first run (the `start_date` setting, or its default)."""
     pool: ThreadPoolExecutor
     """Fetches windows ahead for all endpoints; as wide as the account's in-flight limit."""
+    keep_raw_responses: bool = DEFAULT_KEEP_RAW_RESPONSES
+    set_aside_after_failures: int = DEFAULT_SET_ASIDE_AFTER_FAILURES
     run_id: str = field(default_factory=lambda: new_run_id())
 
     @property
@@ -200,9 +215,23 @@ class SyncLog:
         self.notes.append(message)
         logger.warning("%s: %s", self.endpoint.table, self.run.redact(message))
 
+    def set_aside(self, description: Optional[str]) -> None:
+        """Windows are set aside: the endpoint's data has holes until they land."""
+        if description is None:
+            return
+        self.notes.append(description)
+        if self.status == "ok":
+            self.status = "partial"
+        logger.warning("%s: %s", self.endpoint.table, self.run.redact(description))
+
     def row(self, api_calls: int) -> Dict[str, Any]:
         if self.dropped:
-            self.notes.append(f"{self.dropped} rows dated outside their request were dropped")
+            self.notes.append(
+                f"{self.dropped} rows dated outside their request were dropped (their bodies "
+                "are in raw_responses with keep_raw_responses)"
+            )
+            if self.status == "ok":
+                self.status = ROWS_DROPPED
         return {
             "run_id": self.run.run_id,
             "app_id": self.run.app_id,
@@ -236,19 +265,31 @@ def endpoint_rows(
     log = SyncLog(run, endpoint, plan)
     counter = CallCounter()
     tables = TableBuffer(endpoint, log.notes, run)
+    failures = PayloadFailures(endpoint, state, run.set_aside_after_failures)
     planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
+    # set-aside windows the plan does not cover are asked again first, one call each; a
+    # bounded backfill leaves them (and every other piece of state) alone
+    retrying = [w for w in failures.set_aside() if w not in planned] if plan.stateful else []
+    planned.extendleft(reversed(retrying))
+    landed: List[Window] = []
+    """Windows that had failed to parse and now landed: forgotten once their rows are out."""
     # windows are fetched ahead in the account's pool and committed strictly in date order
-    inflight: Deque[Tuple[Window, Future[Batch]]] = deque()
+    inflight: Deque[Tuple[Window, Future[Fetched]]] = deque()
 
-    def fetch(window: Window) -> Tuple[Window, Future[Batch]]:
+    def fetch(window: Window) -> Tuple[Window, Future[Fetched]]:
         return window, run.pool.submit(_fetch_window, run, endpoint, window, counter)
 
     def commit() -> None:
         """Every row up to `log.fetched_to` has been yielded: the state may say so."""
-        if not plan.stateful or log.fetched_to is None:
+        if not plan.stateful:
             return
+        for window in landed:
+            failures.landed(window)
+        landed.clear()
         previous = state.get(STATE_KEY)
-        if previous is None or log.fetched_to.isoformat() > previous:
+        if log.fetched_to is not None and (
+            previous is None or log.fetched_to.isoformat() > previous
+        ):
             state[STATE_KEY] = log.fetched_to.isoformat()
             cursor.advance(log.fetched_to)
 
@@ -264,52 +305,61 @@ def endpoint_rows(
             yield None
             continue
         window, future = inflight.popleft()
-        try:
-            batch = future.result()
-        except Exception as error:  # noqa: BLE001 (whatever one window meets stops only it)
+        fetched = future.result()
+        error = fetched.error
+        if fetched.unparsed:
+            # what WeChat sent is kept whatever the parser thinks of it
+            tables.add(RAW_RESPONSES_TABLE, fetched.raw_rows)
+            problem = run.redact(str(error))
+            if plan.stateful and failures.failed(window, problem):
+                # failed the same way on enough runs: the endpoint moves on past it
+                if window not in retrying:
+                    log.committed(window, 0, window.covers_through)
+                continue
+        if error is not None and window in retrying:
+            continue  # still set aside, and still named in sync_log
+        if error is not None:
             kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
             if kind in (ErrorKind.DATE_RANGE, ErrorKind.NOT_READY) and window.days > 1:
                 # too long, or its newest days unfinished: the halves can still commit
                 inflight.extendleft(reversed([fetch(half) for half in halve(window)]))
                 continue
-            if kind is ErrorKind.NOT_READY and _may_be_unfinished(endpoint, window, run):
-                log.not_ready(window.begin)
-            elif isinstance(error, WeChatApiError) and kind is ErrorKind.NOT_READY:
-                age = (run.last_complete_day - window.covers_through).days
-                days = window.begin.isoformat()
-                if window.covers_through != window.begin:
-                    days += f"..{window.covers_through.isoformat()}"
-                log.stopped(
-                    window,
-                    error,
-                    f"WeChat says {days} is not ready {age} days after it ended, when only "
-                    "the newest days can be; it is asked again on the next run "
-                    f"(WeChat error {error.errcode}: {error.errmsg})",
-                )
-            else:
-                log.stopped(window, error)
+            _stop(log, endpoint, run, window, error)
             for _, later in inflight:
                 later.cancel()  # nothing after the stop may be committed
             break
+        batch = fetched.batch
+        assert batch is not None  # (a fetch ends in a batch or an error)
         log.dropped += batch.dropped
         log.notes.extend(batch.notes)  # (each note is written once, by `row`)
+        if run.keep_raw_responses:
+            tables.add(RAW_RESPONSES_TABLE, fetched.raw_rows)
         rows = batch.rows
-        ready_through = window.covers_through
-        if ready_through >= run.last_complete_day and not any(
-            row[endpoint.date_field] == window.newest_label for row in rows
-        ):
-            # WeChat answers an unfinished last day with an empty list: keep it for next run
-            ready_through = window.newest_label - timedelta(days=1)
-            log.not_ready(window.newest_label)
         tables.add(endpoint.table, rows)
         for table, child_rows in batch.children.items():
             tables.add(table, child_rows)
-        log.committed(window, len(rows), ready_through)
+        if batch.summary is not None and endpoint.summary_table is not None:
+            tables.add(endpoint.summary_table, [batch.summary])
+        landed.append(window)
+        if window in retrying:
+            log.rows += len(rows)
+            log.notes.append(f"the set-aside window {window} parsed now and landed")
+        else:
+            ready_through = window.covers_through
+            if ready_through >= run.last_complete_day and not any(
+                row[endpoint.date_field] == window.newest_label for row in rows
+            ):
+                # WeChat answers an unfinished last day with an empty list: keep it for next run
+                ready_through = window.newest_label - timedelta(days=1)
+                log.not_ready(window.newest_label)
+            log.committed(window, len(rows), ready_through)
         if tables.full:
             yield from tables.flush()
             commit()
     yield from tables.flush()
     commit()
+    if plan.stateful:
+        log.set_aside(failures.describe())
     outcome = log.row(counter.calls)
     logger.info(
         "%s: %s, %d calls, %d rows, %s",
@@ -321,6 +371,29 @@ def endpoint_rows(
     )
     # routed to the sync_log table variant the source declares on every endpoint resource
     yield dlt.mark.with_table_name(outcome, SYNC_LOG_TABLE)
+
+
+def _stop(
+    log: SyncLog, endpoint: Endpoint, run: AccountRun, window: Window, error: Exception
+) -> None:
+    """Records why the endpoint stops at `window` (or, for unfinished days, waits there)."""
+    kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+    if kind is ErrorKind.NOT_READY and _may_be_unfinished(endpoint, window, run):
+        log.not_ready(window.begin)
+    elif isinstance(error, WeChatApiError) and kind is ErrorKind.NOT_READY:
+        age = (run.last_complete_day - window.covers_through).days
+        days = window.begin.isoformat()
+        if window.covers_through != window.begin:
+            days += f"..{window.covers_through.isoformat()}"
+        log.stopped(
+            window,
+            error,
+            f"WeChat says {days} is not ready {age} days after it ended, when only "
+            "the newest days can be; it is asked again on the next run "
+            f"(WeChat error {error.errcode}: {error.errmsg})",
+        )
+    else:
+        log.stopped(window, error)
 
 
 def _may_be_unfinished(endpoint: Endpoint, window: Window, run: AccountRun) -> bool:
@@ -355,6 +428,9 @@ class TableBuffer:
                 yield self._arrow(table, rows)
 
     def _arrow(self, table: str, rows: List[Row]) -> Any:
+        if table == RAW_RESPONSES_TABLE:
+            # as rows, not arrow: PostgreSQL loads arrow through CSV, which has no binary
+            return dlt.mark.with_table_name(rows, table)
         # the stored schema knows the columns earlier batches and runs added (fields the
         # catalog lacks) and the types a user's own hints gave them, so it has the last word
         schema = dlt.current.source_schema()
@@ -367,18 +443,56 @@ class TableBuffer:
         return dlt.mark.with_table_name(data, table)
 
 
+@dataclass
+class Fetched:
+    """What fetching one window came to: its rows or the error, and the bodies received."""
+
+    batch: Optional[Batch] = None
+    error: Optional[Exception] = None
+    unparsed: bool = False
+    """The error is the body's: it arrived but could not be read or turned into rows."""
+    raw_rows: List[Row] = field(default_factory=list)
+    """The `raw_responses` rows of the bodies received, whatever became of them."""
+
+
 def _fetch_window(
     run: AccountRun, endpoint: Endpoint, window: Window, counter: CallCounter
-) -> Batch:
-    """One window's rows (runs in the account's pool); not-ready answers raise like 61503."""
-    body = run.client.fetch(endpoint, window, counter)
-    if is_delayed(body):
-        raise WeChatApiError(61503, "is_delay: true", endpoint.table)
-    return to_rows(endpoint, body, window, run.app_id)
+) -> Fetched:
+    """One window's rows (runs in the account's pool); not-ready answers are errors like
+    61503. Never raises."""
+    received: List[RawPage] = []
+    fetched = Fetched()
+    # whatever one window meets stops only that window, a defect of ours included
+    try:
+        body = run.client.fetch(endpoint, window, counter, received)
+    except Exception as error:  # noqa: BLE001
+        fetched.error, fetched.unparsed = error, isinstance(error, PayloadError)
+    else:
+        if is_delayed(body):
+            fetched.error = WeChatApiError(61503, "is_delay: true", endpoint.table)
+        else:
+            try:
+                fetched.batch = to_rows(endpoint, body, window, run.app_id)
+            except Exception as error:  # noqa: BLE001
+                fetched.error, fetched.unparsed = error, True
+    problem = None if fetched.error is None else run.redact(str(fetched.error))
+    redactor = run.client.transport.redactor
+    fetched.raw_rows = [
+        raw_row(
+            run.run_id,
+            run.app_id,
+            endpoint,
+            window,
+            RawPage(page.page, page.fetched_at, redactor.mask_bytes(page.content)),
+            problem,
+        )
+        for page in received
+    ]
+    return fetched
 
 
 def table_columns(endpoint: Endpoint) -> Dict[str, TTableSchemaColumns]:
-    """Column hints of the endpoint's table and of its child tables, by table name.
+    """Column hints of the endpoint's table, its child tables and its summary table, by name.
 
     `app_id` and the key come first: dlt orders compound keys by column order. The date
     merged on is never null either (the transforms refuse such a row), and dlt makes it
@@ -392,6 +506,11 @@ def table_columns(endpoint: Endpoint) -> Dict[str, TTableSchemaColumns]:
         )
     for hints in columns.values():
         hints[endpoint.date_field]["nullable"] = False
+    if endpoint.summary_table is not None:
+        columns[endpoint.summary_table] = _columns(
+            SUMMARY_KEY,
+            {**SUMMARY_FIELDS, **endpoint.summary_fields},
+        )
     return columns
 
 

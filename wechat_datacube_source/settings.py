@@ -75,6 +75,14 @@ PUBLISHER_PAGE_SIZE: Final = 90
 # the table where every endpoint records what each run did
 SYNC_LOG_TABLE: Final = "sync_log"
 
+# keep every committed body in raw_responses (those that fail to parse are kept regardless):
+# README, "Raw responses", has the measured cost behind this default
+DEFAULT_KEEP_RAW_RESPONSES: Final = True
+# a window whose body fails to parse with the same problem on this many runs in a row is set
+# aside, so that the endpoint moves on past it (it is retried, one call a run, until it lands)
+DEFAULT_SET_ASIDE_AFTER_FAILURES: Final = 3
+MAX_SET_ASIDE_AFTER_FAILURES: Final = 100
+
 # where a single account's settings live, and where a list of accounts lives
 CONFIG_SECTION: Final = "[sources.wechat_datacube]"
 ACCOUNTS_SECTION: Final = "[[sources.wechat_datacube.accounts]]"

@@ -6,16 +6,27 @@ drops rows dated outside the requested window (WeChat has been seen returning ro
 for a one-day query). Unknown fields pass through and become columns; unknown codes are kept.
 Values are typed later, per table (`arrow_tables`); only keys are checked here, because a
 row whose key cannot be stored must fail its window rather than the load.
+
+Shapes other projects have seen WeChat send are taken as they come, each with a note (README,
+"How unusual responses are handled"): a key field an older documented shape omits gets the
+value that stands for it (`Endpoint.key_defaults`), another spelling of a field lands in the
+declared column (`Endpoint.aliases`), a week or month row dated inside its period lands under
+the period's label with WeChat's date kept beside it, and a nested element of an unknown shape
+is kept whole, as JSON, in a row of its own.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Dict, Iterator, List, Mapping, Sequence
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
-from .arrow_tables import ARROW_TYPES, RENAMED_SUFFIX, Misfit, Row
+from .arrow_tables import ARROW_TYPES, QUOTE_LIMIT, RENAMED_SUFFIX, Misfit, Row, as_text
 from .catalog import Child, ColumnType, Endpoint
 from .errors import PayloadError
+from .safe_text import shortened
 from .windows import Window
+
+ELEMENT_AS_SENT = "element" + RENAMED_SUFFIX
+"""The column of a child row that keeps an element of unknown shape whole, as JSON."""
 
 
 @dataclass
@@ -25,6 +36,8 @@ class Batch:
     rows: List[Row] = field(default_factory=list)
     children: Dict[str, List[Row]] = field(default_factory=dict)
     """Rows of the endpoint's child tables, by table name."""
+    summary: Optional[Row] = None
+    """The row of the endpoint's `summary_table`: what the answer says of the whole window."""
     dropped: int = 0
     """Rows dated outside the requested window."""
     notes: List[str] = field(default_factory=list)
@@ -71,21 +84,72 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
         for flat in _flatten(endpoint, item):
             # the source's app_id (and the response-level fields) always win
             row = _beside(flat, {"app_id": app_id, **shared}, endpoint.table, batch.notes)
+            _read_aliases(endpoint, row, batch.notes)
+            _fill_key_defaults(endpoint, row, batch.notes)
             for name in date_fields:
                 if row.get(name) is not None:
                     row[name] = parse_date(row[name], endpoint.table, name)
             _check_key(endpoint.table, "a row", row, endpoint.primary_key, endpoint.fields)
-            label = row.get(endpoint.date_field)
-            if not isinstance(label, date):
+            dated = row.get(endpoint.date_field)
+            if not isinstance(dated, date):
                 raise PayloadError(endpoint.table, f"a row has no `{endpoint.date_field}`")
-            if not window.begin <= label <= window.end:
+            label = window.label_of(dated)
+            if label is None:
                 batch.dropped += 1
                 continue
+            if label != dated:
+                _relabel(endpoint, row, label, batch.notes)
             for child, table in children:
                 child_rows = _child_rows(endpoint, child, row, batch.notes)
                 batch.children.setdefault(table, []).extend(child_rows)
             batch.rows.append(row)
+    if endpoint.summary_table is not None:
+        batch.summary = _summary_row(endpoint, body, window, app_id, batch.notes)
     return batch
+
+
+def _read_aliases(endpoint: Endpoint, row: Row, notes: List[str]) -> None:
+    """Another spelling of a declared field lands in the declared column (unless the row has
+    both, when each keeps its own)."""
+    for alias, declared in endpoint.aliases.items():
+        if alias in row and declared not in row:
+            row[declared] = row.pop(alias)
+            _note(notes, f"{endpoint.table}: `{alias}` was read as `{declared}` (another spelling)")
+
+
+def _fill_key_defaults(endpoint: Endpoint, row: Row, notes: List[str]) -> None:
+    for name, value in endpoint.key_defaults.items():
+        if name not in row:
+            row[name] = value
+            _note(
+                notes,
+                f"{endpoint.table}: rows without `{name}` (the older documented shape) were "
+                f"stored with {name} {value}, the value the newer shape gives them",
+            )
+
+
+def _relabel(endpoint: Endpoint, row: Row, label: date, notes: List[str]) -> None:
+    """A period row WeChat dated inside its period, under the period's label."""
+    name = endpoint.date_field
+    kept = _keep_as_sent(row, name, row[name])
+    row[name] = label
+    _note(
+        notes,
+        f"{endpoint.table}: rows dated inside their {endpoint.grain} but not on its first day "
+        f"(e.g. {row[kept].isoformat()}) were stored under its first day; WeChat's date is "
+        f"in {kept}",
+    )
+
+
+def _summary_row(
+    endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id: str, notes: List[str]
+) -> Row:
+    """`total_num` and WeChat's own `summary` of the window (absent at times), as one row."""
+    owned: Row = {"app_id": app_id, "requested_from": window.begin, "requested_to": window.end}
+    summary = body.get("summary")
+    payload = dict(summary) if isinstance(summary, Mapping) else {"summary": summary}
+    payload["total_num"] = body.get("total_num")
+    return _beside(payload, owned, endpoint.summary_table or "", notes)
 
 
 def _flatten(endpoint: Endpoint, item: Any) -> Iterator[Row]:
@@ -141,25 +205,56 @@ def _check_key(
 
 
 def _child_rows(endpoint: Endpoint, child: Child, row: Row, notes: List[str]) -> List[Row]:
-    """The elements of `row`'s nested list as rows keyed by the parent's key (popped from it)."""
-    elements = row.pop(child.list_field, None) or []
-    if not isinstance(elements, list):
-        raise PayloadError(
-            endpoint.table, f"`{child.list_field}` is {type(elements).__name__}, not a list"
-        )
+    """The elements of `row`'s nested list as rows keyed by the parent's key (popped from it).
+
+    An element of a shape the source does not know (not an object, or without its key) is
+    kept whole in `element__as_sent`, keyed by its position in the list: it never costs the
+    window, nor the other elements, their rows."""
+    elements = row.pop(child.list_field, None)
+    if elements is None:
+        return []
+    table = endpoint.child_table(child)
     parent = {"app_id": row["app_id"], **{name: row[name] for name in endpoint.primary_key}}
     rows = []
-    for element in elements:
-        if not isinstance(element, Mapping):
-            raise PayloadError(
-                endpoint.table,
-                f"a `{child.list_field}` element is {type(element).__name__}, not an object",
-            )
-        _check_key(
-            endpoint.table, f"a `{child.list_field}` element", element, child.key, child.fields
+    for position, element in enumerate(elements if isinstance(elements, list) else [elements], 1):
+        if isinstance(element, Mapping) and _fits(element, child.key, child.fields):
+            rows.append(_beside(element, parent, table, notes))
+            continue
+        stand_in = {
+            name: -position if child.fields[name] == "bigint" else f"unknown shape #{position}"
+            for name in child.key
+        }
+        rows.append({**stand_in, ELEMENT_AS_SENT: as_text(element), **parent})
+        _note(
+            notes,
+            f"{table}: an element of a shape the source does not know "
+            f"({shortened(as_text(element), QUOTE_LIMIT)}) was kept whole in {ELEMENT_AS_SENT}, "
+            f"keyed by its position",
         )
-        rows.append(_beside(element, parent, endpoint.child_table(child), notes))
     return rows
+
+
+def _fits(row: Mapping[str, Any], key: Sequence[str], types: Mapping[str, ColumnType]) -> bool:
+    try:
+        _check_key("", "", row, key, types)
+    except PayloadError:
+        return False
+    return True
+
+
+def _note(notes: List[str], note: str) -> None:
+    if note not in notes:
+        notes.append(note)
+
+
+def _keep_as_sent(row: Row, name: str, value: Any) -> str:
+    """Keeps `value`, the payload's own `name`, in `<name>__as_sent` (never over a field the
+    payload has); returns the column used."""
+    kept = name + RENAMED_SUFFIX
+    while kept in row:
+        kept += "_"
+    row[kept] = value
+    return kept
 
 
 def _beside(payload: Mapping[str, Any], owned: Row, table: str, notes: List[str]) -> Row:
@@ -169,12 +264,8 @@ def _beside(payload: Mapping[str, Any], owned: Row, table: str, notes: List[str]
     row = dict(payload)
     for name in owned:
         if name in row:
-            kept = name + RENAMED_SUFFIX
-            while kept in row:
-                kept += "_"
-            row[kept] = row.pop(name)
+            kept = _keep_as_sent(row, name, row.pop(name))
             note = f"{table}: rows carry their own {name}, which the source sets; kept in {kept}"
-            if note not in notes:
-                notes.append(note)
+            _note(notes, note)
     row.update(owned)
     return row

@@ -20,6 +20,7 @@ from .errors import (
     CallBudgetExhausted,
     ErrorKind,
     TransportError,
+    UnreadableBody,
     WeChatApiError,
 )
 from .redaction import Redactor
@@ -55,6 +56,8 @@ class Body(Dict[str, Any]):
 
     escaped: Tuple[str, ...] = ()
     """Where text had to be escaped to be storable (`list[0].title`); see `safe_text`."""
+    content: bytes = b""
+    """The body as it came off the wire, for the raw archive."""
 
 
 @dataclass(frozen=True)
@@ -289,19 +292,21 @@ class Transport:
             )
         if response.status_code != 200:
             raise TransportError(label, f"HTTP {response.status_code}", response.status_code)
+        content = response.content
         try:
-            decoded, escaped = decode_json(response.content)
+            decoded, escaped = decode_json(content)
         except ValueError:
-            return TransportError(label, "response body is not JSON (truncated or malformed)")
+            return UnreadableBody(label, "the body is not JSON (truncated or malformed)", content)
         except RecursionError:
             # no answer of WeChat's nests that deep, and asking again will not change it
-            raise TransportError(label, "response body nests deeper than can be read") from None
+            raise UnreadableBody(label, "the body nests deeper than can be read", content) from None
         if not isinstance(decoded, dict):
-            return TransportError(
-                label, f"response body is JSON {type(decoded).__name__}, not an object"
+            return UnreadableBody(
+                label, f"the body is JSON {type(decoded).__name__}, not an object", content
             )
         body = Body(decoded)
         body.escaped = tuple(escaped)
+        body.content = content
         code, message = body_error(body)
         if code == 0:
             return body

@@ -8,7 +8,7 @@ is the date WeChat labels the period's row with.
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from .catalog import Endpoint, Grain
 
@@ -32,6 +32,19 @@ class Window:
 
     def __str__(self) -> str:
         return f"{self.begin.isoformat()}..{self.end.isoformat()}"
+
+    @property
+    def is_period(self) -> bool:
+        """One week or month, asked as its first day."""
+        return self.covers_through > self.end
+
+    def label_of(self, day: date) -> Optional[date]:
+        """The date a row WeChat dated `day` lands under, or None if the window does not hold
+        it. A day inside a requested week or month is that period's (the official samples
+        date a week's rows on its Sunday), and lands under the period's first day."""
+        if self.is_period:
+            return self.begin if self.begin <= day <= self.covers_through else None
+        return day if self.begin <= day <= self.end else None
 
 
 def period_start(day: date, grain: Grain) -> date:
@@ -80,6 +93,13 @@ def plan_windows(endpoint: Endpoint, start: date, end: date) -> List[Window]:
         windows.append(Window(begin, last, last, last))
         begin = last + ONE_DAY
     return windows
+
+
+def window_of(endpoint: Endpoint, begin: date, end: date) -> Window:
+    """The window that asks `begin..end` of `endpoint` (as `str(window)` wrote it)."""
+    if endpoint.grain in ("week", "month"):
+        return Window(begin, begin, begin, period_end(begin, endpoint.grain))
+    return Window(begin, end, end, end)
 
 
 def halve(window: Window) -> Tuple[Window, Window]:

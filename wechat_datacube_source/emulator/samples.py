@@ -1,17 +1,18 @@
 """The official sample payloads of the reference, byte for byte, one per endpoint.
 
 In samples mode the emulator answers every request of an endpoint with its sample, so tests
-can prove each one lands exactly. Four samples cannot land as printed, and the tests pin what
-happens to them instead:
+can prove each one lands exactly (`getupstreammsgdistweek`/`distmonth` reuse the daily
+sample's 2014-12-07, a day inside the week and month asked for: their rows land under the
+period's first day, 2014-12-07 kept beside it). Two samples cannot land as printed, and the
+tests pin what happens to them instead:
 
 * `getupstreammsgmonth` is labelled 2014-11-01, before the 2014-12-01 floor the connector
-  never crosses; `getupstreammsgdistweek`/`distmonth` reuse the daily sample's 2014-12-07, a
-  Sunday, which no week or month is labelled with. Their rows are outside every window the
-  connector may send, so they are dropped (and counted in sync_log).
+  never crosses: its rows are outside every window the connector may send, so they are
+  dropped (and counted in sync_log).
 * `publisher_cps_general` carries the placeholder date "20XX-XX-XX", which the connector
   rejects with a typed error rather than inventing a date.
 
-`REDATED` gives each of those a copy with a real label date, to check their values and types.
+`REDATED` gives each of the two a copy with a real label date, to check their values and types.
 """
 
 from typing import Dict, Tuple
@@ -98,8 +99,6 @@ SAMPLES: Dict[str, str] = {
 # (api_name) -> (label date as printed, a real label date to put in its place)
 REDATED: Dict[str, Tuple[str, str]] = {
     "getupstreammsgmonth": ("2014-11-01", "2014-12-01"),
-    "getupstreammsgdistweek": ("2014-12-07", "2014-12-08"),
-    "getupstreammsgdistmonth": ("2014-12-07", "2014-12-01"),
     "publisher_cps_general": ("20XX-XX-XX", "2020-04-13"),
 }
 
