@@ -37,16 +37,13 @@ from .errors import (
     WeChatApiError,
     WeChatSourceError,
 )
-from .raw_archive import RAW_RESPONSES_COLUMNS, RAW_RESPONSES_TABLE
 from .redaction import Redactor
 from .resources import (
     CODE_LABEL_COLUMNS,
-    SUMMARY_KEY,
-    SYNC_LOG_COLUMNS,
     AccountRun,
     code_labels,
+    declare_tables,
     endpoint_rows,
-    table_columns,
 )
 from .settings import (
     DEFAULT_BACKOFF_SECONDS,
@@ -56,7 +53,6 @@ from .settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
     DEFAULT_SET_ASIDE_AFTER_FAILURES,
-    SYNC_LOG_TABLE,
 )
 from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
 from .transport import Transport
@@ -206,45 +202,7 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         write_disposition="merge",
         selected=endpoint.table in config.tables,
     )(endpoint, run, cursor)
-    # the variants (sync_log, child tables) must exist before the endpoint's own hints: dlt
-    # seeds a new variant with the resource's columns and keys, which would leak into them
-    for log_table, log_columns in (
-        (SYNC_LOG_TABLE, SYNC_LOG_COLUMNS),
-        (RAW_RESPONSES_TABLE, RAW_RESPONSES_COLUMNS),
-    ):
-        resource.apply_hints(
-            table_name=log_table,
-            write_disposition="append",
-            columns=log_columns,
-            primary_key=(),
-            merge_key=(),
-            create_table_variant=True,
-        )
-    columns = table_columns(endpoint)
-    if endpoint.summary_table is not None:
-        resource.apply_hints(
-            table_name=endpoint.summary_table,
-            write_disposition="merge",
-            columns=columns[endpoint.summary_table],
-            primary_key=("app_id", *SUMMARY_KEY),
-            merge_key=(),
-            create_table_variant=True,
-        )
-    for child in endpoint.children:
-        table = endpoint.child_table(child)
-        resource.apply_hints(
-            table_name=table,
-            write_disposition="merge",
-            columns=columns[table],
-            primary_key=("app_id", *endpoint.child_key(child)),
-            merge_key=("app_id", endpoint.date_field),
-            create_table_variant=True,
-        )
-    resource.apply_hints(
-        primary_key=("app_id", *endpoint.primary_key),
-        merge_key=("app_id", endpoint.date_field),
-        columns=columns[endpoint.table],
-    )
+    declare_tables(resource, endpoint)
     return resource
 
 

@@ -6,7 +6,7 @@ paging); everything endpoint-specific comes from the catalog entry.
 
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .catalog import Endpoint
 from .errors import ErrorKind, PayloadError, UnreadableBody, WeChatApiError
@@ -63,9 +63,8 @@ class WeChatClient:
         page that repeats the one before means the server ignores `page`: either would
         otherwise page forever (1,350 calls a minute against such a server).
         """
-        merged = Body()
+        pages: List[Body] = []
         items: List[Any] = []
-        escaped: List[str] = []
         capacity = window.days * endpoint.max_rows_per_day
         previous: Optional[List[Any]] = None
         # every page but the last holds a row, so this many pages are enough for any answer
@@ -79,18 +78,14 @@ class WeChatClient:
             }
             send = partial(self._send, endpoint, counter, "GET", query, None)
             body = _kept(received, page, partial(self._authorized, endpoint, send))
-            page_items = body.get(endpoint.list_key) or []
-            if not isinstance(page_items, list):
-                raise PayloadError(endpoint.table, f"`{endpoint.list_key}` is not a list")
+            page_items = _page_items(endpoint, body)
             if page_items and page_items == previous:
                 raise PayloadError(
                     endpoint.table,
                     f"page {page} repeats page {page - 1}: the server ignores `page`, so the "
                     f"rows of {window} cannot all be read",
                 )
-            if not merged:
-                merged.update(body)
-            escaped.extend(f"page {page}: {place}" for place in body.escaped)
+            pages.append(body)
             items.extend(page_items)
             if len(items) > capacity:
                 raise PayloadError(
@@ -109,9 +104,7 @@ class WeChatClient:
                 len(items) >= total if total is not None else len(page_items) < PUBLISHER_PAGE_SIZE
             )
             if done:
-                merged[endpoint.list_key] = items
-                merged.escaped = tuple(escaped)
-                return merged
+                return merge_pages(endpoint, pages)
             previous = page_items
         raise PayloadError(endpoint.table, f"paging of {window} did not end")
 
@@ -137,6 +130,23 @@ class WeChatClient:
         except WeChatApiError as error:
             # a second token error is final: one refresh per call, never a loop
             raise _with_replacements(error, endpoint) from None
+
+
+def merge_pages(endpoint: Endpoint, pages: Sequence[Body]) -> Body:
+    """A paged answer as one body: the first page's fields, and the rows of every page."""
+    merged = Body(pages[0])
+    merged[endpoint.list_key] = [item for page in pages for item in _page_items(endpoint, page)]
+    merged.escaped = tuple(
+        f"page {number}: {place}" for number, page in enumerate(pages, 1) for place in page.escaped
+    )
+    return merged
+
+
+def _page_items(endpoint: Endpoint, body: Body) -> List[Any]:
+    items = body.get(endpoint.list_key) or []
+    if not isinstance(items, list):
+        raise PayloadError(endpoint.table, f"`{endpoint.list_key}` is not a list")
+    return items
 
 
 def _kept(received: List[RawPage], page: int, call: Callable[[], Body]) -> Body:

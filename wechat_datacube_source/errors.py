@@ -251,8 +251,10 @@ class UnreadableBody(PayloadError):
     """An answer that is no JSON object; retried like a network fault first (a proxy's error
     page passes), then a payload error like any other, its bytes kept for the raw archive."""
 
-    def __init__(self, endpoint: str, problem: str, content: bytes) -> None:
+    def __init__(self, endpoint: str, problem: str, content: bytes, final: bool = False) -> None:
         self.content = content
+        self.final = final
+        """Asking again cannot help (a body nested deeper than can be read)."""
         super().__init__(endpoint, problem)
 
 

@@ -70,4 +70,3 @@ def raw_row(
 def raw_body(stored: Any) -> bytes:
     """A kept body as WeChat sent it (destinations hand binary back as bytes or memoryview)."""
     return gzip.decompress(bytes(stored))
-

@@ -33,8 +33,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import dlt
-import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.extract.resource import DltResource
 from dlt.sources import incremental as Incremental
 
 from .arrow_tables import Row, to_arrow
@@ -42,7 +42,8 @@ from .catalog import ColumnType, Endpoint
 from .client import WeChatClient
 from .errors import ErrorKind, PayloadError, WeChatApiError, error_code
 from .labels import label_rows
-from .raw_archive import RAW_RESPONSES_TABLE, RawPage, raw_row
+from .raw_archive import RAW_RESPONSES_COLUMNS, RAW_RESPONSES_TABLE, RawPage, raw_row
+from .redaction import Redactor
 from .set_aside import PayloadFailures
 from .settings import (
     ARROW_BATCH_ROWS,
@@ -114,16 +115,6 @@ class AccountRun:
         """`text` without the account's secrets: what the run writes may quote what WeChat
         sent, and a server may echo the token or the secret."""
         return self.client.transport.redactor(text)
-
-    def mask_secrets(self, table: pa.Table, notes: List[str], name: str) -> pa.Table:
-        """`table` with any secret of the account masked in its text columns."""
-        masked, columns = self.client.transport.redactor.mask_table(table)
-        if columns:
-            notes.append(
-                f"{name}: a secret of this account (its token or app secret) was in the data "
-                f"WeChat sent, in {', '.join(columns)}, and was masked as ***"
-            )
-        return masked
 
 
 _run_id_lock = threading.Lock()
@@ -264,7 +255,7 @@ def endpoint_rows(
     plan = plan_range(endpoint, run, cursor, state)
     log = SyncLog(run, endpoint, plan)
     counter = CallCounter()
-    tables = TableBuffer(endpoint, log.notes, run)
+    tables = TableBuffer(endpoint, log.notes, run.client.transport.redactor)
     failures = PayloadFailures(endpoint, state, run.set_aside_after_failures)
     planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
     # set-aside windows the plan does not cover are asked again first, one call each; a
@@ -332,7 +323,9 @@ def endpoint_rows(
         assert batch is not None  # (a fetch ends in a batch or an error)
         log.dropped += batch.dropped
         log.notes.extend(batch.notes)  # (each note is written once, by `row`)
-        if run.keep_raw_responses:
+        if run.keep_raw_responses or failures.has(window):
+            # a window that failed before is archived when it lands, whatever the setting:
+            # a rebuild must find its newer body, or the failed one would win again
             tables.add(RAW_RESPONSES_TABLE, fetched.raw_rows)
         rows = batch.rows
         tables.add(endpoint.table, rows)
@@ -406,10 +399,10 @@ def _may_be_unfinished(endpoint: Endpoint, window: Window, run: AccountRun) -> b
 class TableBuffer:
     """The rows of the tables one endpoint writes, handed to dlt as arrow tables."""
 
-    def __init__(self, endpoint: Endpoint, notes: List[str], run: AccountRun) -> None:
+    def __init__(self, endpoint: Endpoint, notes: List[str], redactor: Redactor) -> None:
         self.endpoint = endpoint
         self.notes = notes
-        self.run = run
+        self.redactor = redactor
         self.hints = table_columns(endpoint)
         self.pending: Dict[str, List[Row]] = {}
 
@@ -436,7 +429,13 @@ class TableBuffer:
         schema = dlt.current.source_schema()
         stored = schema.tables.get(table, {}).get("columns", {})
         data = to_arrow(rows, {**self.hints[table], **stored}, self.notes, table, schema.naming)
-        data = self.run.mask_secrets(data, self.notes, table)
+        # a secret of the account (its token or app secret) may be echoed in what WeChat sent
+        data, masked = self.redactor.mask_table(data)
+        if masked:
+            self.notes.append(
+                f"{table}: a secret of this account (its token or app secret) was in the data "
+                f"WeChat sent, in {', '.join(masked)}, and was masked as ***"
+            )
         if table == self.endpoint.table:
             return data
         # routed to the child table variants the source declares on the resource
@@ -512,6 +511,50 @@ def table_columns(endpoint: Endpoint) -> Dict[str, TTableSchemaColumns]:
             {**SUMMARY_FIELDS, **endpoint.summary_fields},
         )
     return columns
+
+
+def declare_tables(resource: DltResource, endpoint: Endpoint) -> None:
+    """The hints of every table `resource` writes for `endpoint`: its own, its child and
+    summary tables (merged), `sync_log` and `raw_responses` (appended)."""
+    # the variants (sync_log, child tables) must exist before the endpoint's own hints: dlt
+    # seeds a new variant with the resource's columns and keys, which would leak into them
+    for log_table, log_columns in (
+        (SYNC_LOG_TABLE, SYNC_LOG_COLUMNS),
+        (RAW_RESPONSES_TABLE, RAW_RESPONSES_COLUMNS),
+    ):
+        resource.apply_hints(
+            table_name=log_table,
+            write_disposition="append",
+            columns=log_columns,
+            primary_key=(),
+            merge_key=(),
+            create_table_variant=True,
+        )
+    columns = table_columns(endpoint)
+    if endpoint.summary_table is not None:
+        resource.apply_hints(
+            table_name=endpoint.summary_table,
+            write_disposition="merge",
+            columns=columns[endpoint.summary_table],
+            primary_key=("app_id", *SUMMARY_KEY),
+            merge_key=(),
+            create_table_variant=True,
+        )
+    for child in endpoint.children:
+        table = endpoint.child_table(child)
+        resource.apply_hints(
+            table_name=table,
+            write_disposition="merge",
+            columns=columns[table],
+            primary_key=("app_id", *endpoint.child_key(child)),
+            merge_key=("app_id", endpoint.date_field),
+            create_table_variant=True,
+        )
+    resource.apply_hints(
+        primary_key=("app_id", *endpoint.primary_key),
+        merge_key=("app_id", endpoint.date_field),
+        columns=columns[endpoint.table],
+    )
 
 
 def _columns(key: Sequence[str], fields: Mapping[str, ColumnType]) -> TTableSchemaColumns:

@@ -45,6 +45,10 @@ class PayloadFailures:
         entries[str(window)] = {"problem": problem, "runs": runs}
         return runs >= self.threshold
 
+    def has(self, window: Window) -> bool:
+        """Whether `window` failed to parse on an earlier run (and has not landed since)."""
+        return str(window) in self.state.get(STATE_KEY, {})
+
     def landed(self, window: Window) -> bool:
         """Forgets `window`'s failures now that it landed; True if it had been set aside."""
         entries = self.state.get(STATE_KEY)

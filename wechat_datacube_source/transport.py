@@ -101,6 +101,29 @@ class CallCounter:
             return True
 
 
+def read_body(label: str, content: bytes) -> Body:
+    """The JSON object of an answer's bytes; `UnreadableBody` if they hold none."""
+    try:
+        decoded, escaped = decode_json(content)
+    except ValueError:
+        raise UnreadableBody(
+            label, "the body is not JSON (truncated or malformed)", content
+        ) from None
+    except RecursionError:
+        # no answer of WeChat's nests that deep, and asking again will not change it
+        raise UnreadableBody(
+            label, "the body nests deeper than can be read", content, final=True
+        ) from None
+    if not isinstance(decoded, dict):
+        raise UnreadableBody(
+            label, f"the body is JSON {type(decoded).__name__}, not an object", content
+        )
+    body = Body(decoded)
+    body.escaped = tuple(escaped)
+    body.content = content
+    return body
+
+
 def body_error(body: Mapping[str, Any]) -> Tuple[int, str]:
     """(code, message) of a WeChat body; code 0 means success.
 
@@ -292,21 +315,12 @@ class Transport:
             )
         if response.status_code != 200:
             raise TransportError(label, f"HTTP {response.status_code}", response.status_code)
-        content = response.content
         try:
-            decoded, escaped = decode_json(content)
-        except ValueError:
-            return UnreadableBody(label, "the body is not JSON (truncated or malformed)", content)
-        except RecursionError:
-            # no answer of WeChat's nests that deep, and asking again will not change it
-            raise UnreadableBody(label, "the body nests deeper than can be read", content) from None
-        if not isinstance(decoded, dict):
-            return UnreadableBody(
-                label, f"the body is JSON {type(decoded).__name__}, not an object", content
-            )
-        body = Body(decoded)
-        body.escaped = tuple(escaped)
-        body.content = content
+            body = read_body(label, response.content)
+        except UnreadableBody as unreadable:
+            if unreadable.final:
+                raise
+            return unreadable
         code, message = body_error(body)
         if code == 0:
             return body

@@ -29,6 +29,7 @@ Mutation = Literal[
     "unknown_code",  # the first row's enumeration code is one nobody documented
     "outside",  # extra rows dated long before and after the request
     "provisional",  # metrics of rows dated on `dates` halved: numbers WeChat revises later
+    "wild",  # shapes other projects saw WeChat send (reference §11.12): see server._wild
 ]
 TOKEN_ROUTES = "token"
 

@@ -563,6 +563,8 @@ def _mutated(
             *items,
             {**items[-1], endpoint.date_field: "2099-12-31"},
         ]
+    elif mutation == "wild":
+        items = _wild(items, endpoint)
     revised = {day.isoformat() for day in days}
     for item in items:
         for row in _metric_holders(item, endpoint):
@@ -579,6 +581,33 @@ def _mutated(
         items[0].update({name: UNKNOWN_CODE for name in codes if name in items[0]})
     body[endpoint.list_key] = items
     return _Reply(body)
+
+
+WILD_ELEMENT_TYPE = 99999999
+
+
+def _wild(items: List[Row], endpoint: Endpoint) -> List[Row]:
+    """The answer in the shapes seen in the wild rather than the documented ones: reading rows
+    of the older docs (the all-channel row alone, without `user_source`), a `read_user_source`
+    element `{"type", "value"}`, week and month rows dated on the period's last day, and the
+    other spellings of fields (`max_time_count`)."""
+    for name, value in endpoint.key_defaults.items():
+        items = [item for item in items if item.get(name) == value]
+        for item in items:
+            del item[name]
+    for item in items:
+        for holder in _metric_holders(item, endpoint):
+            elements = holder.get("read_user_source")
+            if isinstance(elements, list) and elements:
+                value = elements[0].get("user_count", 0)
+                elements.append({"type": WILD_ELEMENT_TYPE, "value": value})
+            for alias, declared in endpoint.aliases.items():
+                if declared in holder:
+                    holder[alias] = holder.pop(declared)
+        if endpoint.grain in ("week", "month"):
+            label = date.fromisoformat(item[endpoint.date_field])
+            item[endpoint.date_field] = period_end(label, endpoint.grain).isoformat()
+    return items
 
 
 def _metric_holders(item: Row, endpoint: Endpoint) -> List[Row]:
