@@ -1,16 +1,21 @@
 """Windows set aside: a body that never parses must not block its endpoint for good.
 
 The first window that fails stops its endpoint, so the next run resumes there with no gap. A
-window whose body fails to parse the same way run after run would stop it forever: every later
-day would wait behind it. So a window that meets the same payload problem (a shape the parser
-refuses, a body that is no JSON) on `set_aside_after_failures` runs in a row is set aside: its
-body stays in `raw_responses`, `sync_log` names it (`partial`) on every run until it lands, and
-the endpoint moves on past it. A set-aside window is asked again on each later run, one call,
-and lands as soon as it parses (a parser fix, or WeChat answering it better). Transient and API
-errors never set a window aside: retrying them is the cure.
+body that fails to parse the same way run after run would stop it forever: every later day
+would wait behind it. So when the endpoint has stopped on the same payload problem (a shape the
+parser refuses, a body that is no JSON) on `set_aside_after_failures` runs in a row, the window
+is set aside: its body stays in `raw_responses`, `sync_log` names it (`partial`) on every run
+until it lands, and the endpoint moves on past it. A set-aside window is asked again on each
+later run, one call, and lands as soon as it parses (a parser fix, or WeChat answering it
+better). Transient and API errors never set a window aside: retrying them is the cure.
 
-The count lives in the endpoint's resource state, so it moves with the pipeline's state (and
-is rewound with it when a load is aborted).
+Runs "in a row" stop at the same days, not always in the same window: the first run plans its
+windows from `start_date`, later ones from the refresh window before the watermark, so the
+window around the bad day may shift. A failure counts towards the previous one when its window
+overlaps the previous one's and the problem is the same.
+
+Both live in the endpoint's resource state, so they move with the pipeline's state (and are
+rewound with it when a load is aborted).
 """
 
 from dataclasses import dataclass
@@ -20,70 +25,88 @@ from typing import Any, Dict, List, Optional
 from .catalog import Endpoint
 from .windows import Window, window_of
 
-STATE_KEY = "payload_failures"
-"""{"2026-06-01..2026-06-07": {"problem": "...", "runs": 2}} in the resource state."""
+STREAK_KEY = "failing_window"
+"""{"window": "2026-06-01..2026-06-07", "problem": "...", "runs": 2} in the resource state."""
+SET_ASIDE_KEY = "set_aside_windows"
+"""{"2026-06-01..2026-06-07": "the problem"} in the resource state."""
 
 
 @dataclass
 class PayloadFailures:
-    """One endpoint's windows that failed to parse, and those set aside."""
+    """One endpoint's run of payload failures, and its windows set aside."""
 
     endpoint: Endpoint
     state: Dict[str, Any]
     """The endpoint's resource state."""
     threshold: int
 
-    def _entries(self) -> Dict[str, Dict[str, Any]]:
-        entries: Dict[str, Dict[str, Any]] = self.state.setdefault(STATE_KEY, {})
-        return entries
-
     def failed(self, window: Window, problem: str) -> bool:
         """Counts this run's failure of `window`; True if the window is (now) set aside."""
-        entries = self._entries()
-        earlier = entries.get(str(window))
-        runs = earlier["runs"] + 1 if earlier and earlier["problem"] == problem else 1
-        entries[str(window)] = {"problem": problem, "runs": runs}
-        return runs >= self.threshold
+        aside: Dict[str, str] = self.state.setdefault(SET_ASIDE_KEY, {})
+        # the days of a window set aside, asked in a window of another shape, fail alike
+        if any(p == problem and _overlap(self._window(k), window) for k, p in aside.items()):
+            aside[str(window)] = problem
+            return True
+        streak = self.state.get(STREAK_KEY)
+        runs = 1
+        if (
+            streak
+            and streak["problem"] == problem
+            and _overlap(self._window(streak["window"]), window)
+        ):
+            runs = streak["runs"] + 1
+        if runs >= self.threshold:
+            aside[str(window)] = problem
+            self.state.pop(STREAK_KEY, None)
+            return True
+        if not aside:
+            del self.state[SET_ASIDE_KEY]
+        self.state[STREAK_KEY] = {"window": str(window), "problem": problem, "runs": runs}
+        return False
 
     def has(self, window: Window) -> bool:
-        """Whether `window` failed to parse on an earlier run (and has not landed since)."""
-        return str(window) in self.state.get(STATE_KEY, {})
+        """Whether days of `window` failed to parse before (and have not landed since)."""
+        streak = self.state.get(STREAK_KEY)
+        return str(window) in self.state.get(SET_ASIDE_KEY, {}) or bool(
+            streak and _overlap(self._window(streak["window"]), window)
+        )
 
-    def landed(self, window: Window) -> bool:
-        """Forgets `window`'s failures now that it landed; True if it had been set aside."""
-        entries = self.state.get(STATE_KEY)
-        if not entries or str(window) not in entries:
-            return False
-        was_set_aside = bool(entries.pop(str(window))["runs"] >= self.threshold)
-        if not entries:
-            del self.state[STATE_KEY]
-        return was_set_aside
+    def landed(self, window: Window) -> None:
+        """Forgets what `window` landing settles: set-aside windows within it, and the run of
+        failures once the endpoint got past it."""
+        aside = self.state.get(SET_ASIDE_KEY, {})
+        for text in [t for t in aside if _within(self._window(t), window)]:
+            del aside[text]
+        if SET_ASIDE_KEY in self.state and not aside:
+            del self.state[SET_ASIDE_KEY]
+        streak = self.state.get(STREAK_KEY)
+        if streak and window.covers_through >= self._window(streak["window"]).covers_through:
+            del self.state[STREAK_KEY]
 
     def set_aside(self) -> List[Window]:
         """The windows set aside, oldest first."""
-        windows = []
-        for text, entry in self.state.get(STATE_KEY, {}).items():
-            if entry["runs"] >= self.threshold:
-                begin, _, end = text.partition("..")
-                windows.append(
-                    window_of(self.endpoint, date.fromisoformat(begin), date.fromisoformat(end))
-                )
+        windows = [self._window(text) for text in self.state.get(SET_ASIDE_KEY, {})]
         return sorted(windows, key=lambda window: window.begin)
 
     def describe(self) -> Optional[str]:
         """What `sync_log.message` says while windows are set aside."""
-        entries = {
-            text: entry
-            for text, entry in self.state.get(STATE_KEY, {}).items()
-            if entry["runs"] >= self.threshold
-        }
-        if not entries:
+        aside = self.state.get(SET_ASIDE_KEY, {})
+        if not aside:
             return None
-        listed = "; ".join(
-            f"{text} ({entry['problem']})" for text, entry in sorted(entries.items())
-        )
+        listed = "; ".join(f"{text} ({problem})" for text, problem in sorted(aside.items()))
         return (
-            f"{len(entries)} window(s) set aside after failing to parse on "
-            f"{self.threshold} runs in a row, their bodies kept in raw_responses and asked "
-            f"again on every run: {listed}"
+            f"{len(aside)} window(s) set aside after failing to parse on {self.threshold} runs "
+            f"in a row, their bodies kept in raw_responses and asked again on every run: {listed}"
         )
+
+    def _window(self, text: str) -> Window:
+        begin, _, end = text.partition("..")
+        return window_of(self.endpoint, date.fromisoformat(begin), date.fromisoformat(end))
+
+
+def _overlap(one: Window, other: Window) -> bool:
+    return one.begin <= other.covers_through and other.begin <= one.covers_through
+
+
+def _within(inner: Window, outer: Window) -> bool:
+    return outer.begin <= inner.begin and inner.covers_through <= outer.covers_through
