@@ -43,6 +43,9 @@ CASES: Dict[str, Dict[str, Any]] = {
     "example app id": {"app_id": "wx0000000000000000"},
     "example app secret": {"app_secret": "<your AppSecret>"},
     "example access token": {"app_secret": None, "access_token": "<a current access token>"},
+    # "no" is a truthy string: it would keep every body
+    "keep raw responses as a word": {"keep_raw_responses": "no"},
+    "never set aside": {"set_aside_after_failures": 0},
 }
 KEYS = {
     "unparseable start_date": "start_date",
@@ -74,6 +77,8 @@ KEYS = {
     "example app id": "app_id",
     "example app secret": "app_secret",
     "example access token": "access_token",
+    "keep raw responses as a word": "keep_raw_responses",
+    "never set aside": "set_aside_after_failures",
 }
 
 

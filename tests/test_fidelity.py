@@ -140,6 +140,14 @@ def test_every_committed_body_is_kept_and_failed_ones_always(
     run(only_failed, api, **settings, keep_raw_responses=False)
     raw = table_rows(only_failed, "raw_responses")
     assert len(raw) == 1 and raw[0]["endpoint"] == "user_cumulate" and raw[0]["problem"]
+    # the window that failed is kept again when it lands, so a rebuild finds its newer body
+    api.clear_faults()
+    run(only_failed, api, **settings, keep_raw_responses=False)
+    raw = sorted(table_rows(only_failed, "raw_responses"), key=lambda row: row["fetched_at"])
+    assert [bool(row["problem"]) for row in raw] == [True, False]
+    # (the window it landed in holds the failed one's days: later runs plan from the refresh)
+    assert raw[1]["requested_from"] <= raw[0]["requested_from"]
+    assert raw[1]["requested_to"] >= raw[0]["requested_to"]
 
 
 def test_a_window_that_never_parses_is_set_aside_then_lands_with_no_gap_or_duplicate(

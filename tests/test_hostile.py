@@ -25,6 +25,7 @@ from tests.hostile import (
     wechat_like,
 )
 from wechat_datacube_source import wechat_datacube
+from wechat_datacube_source.raw_archive import raw_body
 from wechat_datacube_source.report import EXIT_INCOMPLETE, exit_code, run_results
 
 START = LAST_COMPLETE - timedelta(days=6)
@@ -63,9 +64,14 @@ def clean_load(tmp_path: Path, destination: Any = None, **settings: Any) -> dlt.
 
 
 def every_value(pipeline: dlt.Pipeline) -> str:
-    """Every value of every table the pipeline wrote, decoded, as one text."""
+    """Every value of every table the pipeline wrote, decoded (the kept bodies too), as one
+    text."""
     names = pipeline.default_schema.data_table_names(seen_data_only=True)
-    return "\n".join(repr(query(pipeline, f'SELECT * FROM wechat."{name}"')) for name in names)
+    values = [repr(query(pipeline, f'SELECT * FROM wechat."{name}"')) for name in names]
+    bodies = query(pipeline, "SELECT body FROM wechat.raw_responses")
+    assert bodies  # (every test here keeps some)
+    values += [raw_body(body).decode("utf-8", "replace") for (body,) in bodies]
+    return "\n".join(values)
 
 
 # --- A and B: a value or a name the source cannot store lands anyway, and jams nothing ------

@@ -263,3 +263,102 @@ def test_no_payload_fails_but_its_window_and_every_value_lands_typed_or_kept_as_
             any(f"kept in {f}" in note or f"kept whole in {f}" in note for note in batch.notes)
             for f in renamed
         )
+
+
+# --- how unusual responses are handled (README): one test per rule -------------------------
+
+
+def test_a_reading_row_of_the_older_shape_is_the_all_channel_row() -> None:
+    body = {"list": [{"ref_date": "2026-06-01", "int_page_read_user": 7}]}
+    batch = to_rows(BY_TABLE["user_read"], body, WINDOW, "wx1")
+    assert [(r["user_source"], r["int_page_read_user"]) for r in batch.rows] == [(99999999, 7)]
+    assert any("rows without `user_source`" in note for note in batch.notes)
+    # a key sent as null is no older shape: it is refused, as any missing key is
+    with pytest.raises(PayloadError, match="has no user_source"):
+        to_rows(
+            BY_TABLE["user_read"],
+            {"list": [{"ref_date": "2026-06-01", "user_source": None}]},
+            WINDOW,
+            "wx1",
+        )
+
+
+def test_another_spelling_lands_in_the_declared_column_unless_both_are_sent() -> None:
+    endpoint = BY_TABLE["interface_summary"]
+    alone = to_rows(
+        endpoint, {"list": [{"ref_date": "2026-06-01", "max_time_count": 9}]}, WINDOW, "wx1"
+    )
+    assert alone.rows[0]["max_time_cost"] == 9 and "max_time_count" not in alone.rows[0]
+    both = {"list": [{"ref_date": "2026-06-01", "max_time_count": 9, "max_time_cost": 3}]}
+    row = to_rows(endpoint, both, WINDOW, "wx1").rows[0]
+    assert (row["max_time_cost"], row["max_time_count"]) == (3, 9)
+
+
+def test_a_period_row_dated_inside_its_period_lands_under_its_first_day() -> None:
+    monday = date(2026, 6, 1)
+    week = Window(monday, monday, monday, date(2026, 6, 7))
+    body = {
+        "list": [
+            {"ref_date": "2026-06-07", "msg_type": 1, "msg_user": 2},
+            {"ref_date": "2026-06-08", "msg_type": 1, "msg_user": 3},  # the next week
+        ]
+    }
+    batch = to_rows(BY_TABLE["upstream_msg_week"], body, week, "wx1")
+    assert [(r["ref_date"], r["ref_date__as_sent"]) for r in batch.rows] == [
+        (monday, date(2026, 6, 7))
+    ]
+    assert batch.dropped == 1
+    assert any("e.g. 2026-06-07" in note for note in batch.notes)
+
+
+def test_a_nested_element_of_unknown_shape_is_kept_whole_keyed_by_its_position() -> None:
+    endpoint = BY_TABLE["article_total_detail"]
+    body = {
+        "list": [
+            {
+                "ref_date": "2026-06-01",
+                "msgid": "1_1",
+                "detail_list": [
+                    {
+                        "stat_date": "2026-06-01",
+                        "read_user_source": [
+                            {"scene_desc": "全部", "user_count": 5},
+                            {"type": 99999999, "value": 1200},
+                            "odd",
+                        ],
+                        # one element, not a list of them
+                        "read_jump_position": {"rate": 0.5},
+                    }
+                ],
+            }
+        ]
+    }
+    batch = to_rows(endpoint, body, WINDOW, "wx1")
+    sources = batch.children["article_total_detail__read_user_source"]
+    assert [(r["scene_desc"], r.get("element__as_sent")) for r in sources] == [
+        ("全部", None),
+        ("unknown shape #2", '{"type": 99999999, "value": 1200}'),
+        ("unknown shape #3", '"odd"'),
+    ]
+    (jump,) = batch.children["article_total_detail__read_jump_position"]
+    assert (jump["position"], jump["element__as_sent"]) == (-1, '{"rate": 0.5}')
+    assert all(r["msgid"] == "1_1" and r["stat_date"] == DAY for r in [*sources, jump])
+    assert len(batch.rows) == 1
+
+
+def test_a_publisher_answer_keeps_its_summary_and_total_num() -> None:
+    endpoint = BY_TABLE["publisher_adpos_general"]
+    body = {"list": [], "summary": {"income": 5, "ecpm": 1.5, "app_id": "wx9"}, "total_num": 0}
+    batch = to_rows(endpoint, body, WINDOW, "wx1")
+    assert batch.summary == {
+        "income": 5,
+        "ecpm": 1.5,
+        "app_id__as_sent": "wx9",
+        "total_num": 0,
+        "app_id": "wx1",
+        "requested_from": DAY,
+        "requested_to": DAY,
+    }
+    # summary is sometimes missing: total_num is kept all the same
+    batch = to_rows(endpoint, {"list": [], "total_num": 3}, WINDOW, "wx1")
+    assert batch.summary is not None and batch.summary["total_num"] == 3

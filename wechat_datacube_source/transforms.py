@@ -15,6 +15,7 @@ the period's label with WeChat's date kept beside it, and a nested element of an
 is kept whole, as JSON, in a row of its own.
 """
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
@@ -224,11 +225,17 @@ def _child_rows(endpoint: Endpoint, child: Child, row: Row, notes: List[str]) ->
             name: -position if child.fields[name] == "bigint" else f"unknown shape #{position}"
             for name in child.key
         }
-        rows.append({**stand_in, ELEMENT_AS_SENT: as_text(element), **parent})
+        # as JSON: a string element too (`"odd"`), so every value of the column reads back
+        kept = (
+            json.dumps(element, ensure_ascii=False)
+            if isinstance(element, str)
+            else as_text(element)
+        )
+        rows.append({**stand_in, ELEMENT_AS_SENT: kept, **parent})
         _note(
             notes,
             f"{table}: an element of a shape the source does not know "
-            f"({shortened(as_text(element), QUOTE_LIMIT)}) was kept whole in {ELEMENT_AS_SENT}, "
+            f"({shortened(kept, QUOTE_LIMIT)}) was kept whole in {ELEMENT_AS_SENT}, "
             f"keyed by its position",
         )
     return rows
