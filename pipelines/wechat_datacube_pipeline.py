@@ -2,6 +2,7 @@
 
     python pipelines/wechat_datacube_pipeline.py            # credentials from .dlt/secrets.toml
     python pipelines/wechat_datacube_pipeline.py --demo     # built-in emulator, no credentials
+    python pipelines/wechat_datacube_pipeline.py --rebuild-from-raw   # no API call at all
 
 With `[[sources.wechat_datacube.accounts]]` in .dlt/secrets.toml it loads every listed account
 into the same dataset, one after another, each in its own pipeline (its own state); one
@@ -30,8 +31,11 @@ from wechat_datacube_source.catalog import BY_TABLE
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
 from wechat_datacube_source.loading import check_destination, load_source
+from wechat_datacube_source.rebuild import rebuild_source
 from wechat_datacube_source.report import (
     EXIT_CONFIGURATION,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
     EXIT_PIPELINE,
     combined_exit_code,
     format_summary,
@@ -94,6 +98,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         "--no-views",
         action="store_true",
         help="do not create the ready-made v_* views after the load",
+    )
+    parser.add_argument(
+        "--rebuild-from-raw",
+        action="store_true",
+        help="rebuild every table (or --resources) from the bodies kept in raw_responses, "
+        "with no API call and no credentials; incremental state is left as it is",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser.parse_args(argv)
@@ -199,8 +209,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_CONFIGURATION
 
 
+def rebuild(args: argparse.Namespace) -> int:
+    """Every table again from the kept bodies, of every account in the dataset."""
+    default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
+    pipeline = make_pipeline(args, args.pipeline_name or default)
+    check_destination(pipeline)
+    source, outcomes = rebuild_source(pipeline, source_arguments(args).get("resources"))
+    pipeline.run(source).raise_on_failed_jobs()
+    for outcome in outcomes:
+        if outcome.answers or outcome.failed:
+            print(f"{outcome.endpoint}: {outcome.answers} answers, {outcome.rows} rows rebuilt")
+        for problem in outcome.failed:
+            print(f"{outcome.endpoint}: still does not parse: {problem}", file=sys.stderr)
+    return EXIT_INCOMPLETE if any(outcome.failed for outcome in outcomes) else EXIT_OK
+
+
 def dispatch(args: argparse.Namespace) -> int:
     """The demo, the listed accounts, or the one account of [sources.wechat_datacube]."""
+    if args.rebuild_from_raw:
+        return rebuild(args)
     if not args.demo:
         accounts = configured_accounts()
         return run(args, {}) if accounts is None else run_accounts(args, accounts)

@@ -51,6 +51,25 @@ def test_a_failing_window_exits_1_and_says_where_it_stopped(
     assert "partial" in done.stdout and "stopped at window" in done.stdout
 
 
+def test_the_tables_are_rebuilt_from_the_kept_bodies_with_no_credentials_and_no_call(
+    tmp_path: Path, live_api: Emulator
+) -> None:
+    tables = "user_summary,user_cumulate"
+    loaded = run_script(tmp_path, "--resources", tables, env=credentials(live_api))
+    assert loaded.returncode == 0, loaded.stderr
+    with duckdb.connect(str(tmp_path / "out.duckdb")) as db:
+        live = db.execute("SELECT * EXCLUDE (_dlt_load_id) FROM wechat.user_summary").fetchall()
+        db.execute("DELETE FROM wechat.user_summary")
+    calls = len(live_api.requests)
+    done = run_script(tmp_path, "--rebuild-from-raw", "--resources", tables, env={})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "user_summary: 5 answers" in done.stdout  # 30 days, 7 a call
+    assert len(live_api.requests) == calls
+    with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:
+        rebuilt = db.execute("SELECT * EXCLUDE (_dlt_load_id) FROM wechat.user_summary").fetchall()
+    assert sorted(rebuilt) == sorted(live) and live
+
+
 def test_bad_configuration_exits_2_before_any_call(tmp_path: Path, live_api: Emulator) -> None:
     done = run_script(tmp_path, "--start-date", "2024-13-01", env=credentials(live_api))
     assert done.returncode == 2
