@@ -23,10 +23,14 @@ Parts:
 4. the backfill's calls from a bare HTTP loop (threads as wide as the in-flight limit, no
    processing): the floor this machine allows, with the emulator on the same cores;
 5. backfills of a growing number of days at zero latency, each in a child process for its
-   own peak RSS, to show whether the cost per day stays flat.
+   own peak RSS, to show whether the cost per day stays flat;
+6. the cost of `keep_raw_responses` (every committed body kept, compressed): the largest
+   zero-latency backfill with it on and off, its time, the DuckDB file's size and what the
+   archive holds (`--raw-archive-only` runs just this part).
 """
 
 import argparse
+import gzip
 import json
 import os
 import resource
@@ -174,6 +178,7 @@ def connector(
     folder: Path,
     name: str,
     runs: int = 1,
+    keep_raw_responses: bool = True,
 ) -> List[Result]:
     """A first run from `start` (the backfill), then `runs - 1` daily runs."""
     pipeline = dlt.pipeline(
@@ -192,6 +197,7 @@ def connector(
             base_url=api.base_url,
             start_date=start,
             resources=list(tables),
+            keep_raw_responses=keep_raw_responses,
         )
         began = time.perf_counter()
         pipeline.extract(source)
@@ -323,6 +329,54 @@ def scaling(sizes: Sequence[int]) -> List[Result]:
     return results
 
 
+def raw_archive_child(days: int, folder: str, keep: bool) -> Dict[str, Any]:
+    """A zero-latency backfill with `keep_raw_responses` on or off (a child process): its
+    result, the DuckDB file's size, and the archive's bodies, compressed and as sent."""
+    name = "raw_on" if keep else "raw_off"
+    with emulator(0.0) as api:
+        start = last_complete_day() - timedelta(days=days - 1)
+        [result] = connector(
+            api, DEFAULT_TABLES, start, Path(folder), name, keep_raw_responses=keep
+        )
+    with duckdb.connect(str(Path(folder) / f"{name}.duckdb"), read_only=True) as db:
+        try:
+            bodies = db.execute("SELECT body FROM wechat.raw_responses").fetchall()
+        except duckdb.CatalogException:
+            bodies = []  # off, and every body parsed: nothing to keep
+    return {
+        "result": asdict(result),
+        "file_mb": (Path(folder) / f"{name}.duckdb").stat().st_size / 2**20,
+        "bodies": len(bodies),
+        "compressed_mb": sum(len(body) for (body,) in bodies) / 2**20,
+        "sent_mb": sum(len(gzip.decompress(body)) for (body,) in bodies) / 2**20,
+    }
+
+
+def raw_archive_cost(days: int) -> Dict[str, Dict[str, Any]]:
+    """Part 6, each setting in a child process of its own (its own peak RSS)."""
+    costs = {}
+    for keep in (False, True):
+        with tempfile.TemporaryDirectory() as folder:
+            code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.raw_archive_child({days}, {folder!r}, {keep})))"
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            )
+            costs["on" if keep else "off"] = json.loads(out.stdout.strip().splitlines()[-1])
+    return costs
+
+
+def raw_archive_table(costs: Dict[str, Dict[str, Any]]) -> str:
+    lines = [
+        f"{'keep_raw_responses':<20} {'wall s':>8} {'RSS MB':>7} {'file MB':>8} {'bodies':>7} {'gzip MB':>8} {'sent MB':>8}"
+    ]
+    for setting, cost in costs.items():
+        r = cost["result"]
+        lines.append(
+            f"{setting:<20} {r['wall_s']:8.1f} {r['peak_rss_mb']:7.0f} {cost['file_mb']:8.1f} {cost['bodies']:>7} {cost['compressed_mb']:8.1f} {cost['sent_mb']:8.1f}"
+        )
+    return "\n".join(lines)
+
+
 def table(results: Sequence[Result]) -> str:
     lines = [
         f"{'run':<42} {'days':>5} {'wall s':>8} {'calls':>6} {'min':>6} {'rows':>9} {'rows/s':>8} {'bound s':>8} {'/bound':>6} {'RSS MB':>7} {'extract':>7}",
@@ -350,7 +404,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument(
         "--skip-wechatpy", action="store_true", help="leave the wechatpy comparison out"
     )
+    parser.add_argument(
+        "--raw-archive-only", action="store_true", help="run only part 6 (keep_raw_responses)"
+    )
     args = parser.parse_args(argv)
+    full = int(args.years * 365)
+    if args.raw_archive_only:
+        print(raw_archive_table(raw_archive_cost(full)))
+        return 0
 
     results: List[Result] = []
     comparison: Dict[str, float] = {}
@@ -366,9 +427,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             theirs = wechatpy_loop(api, legacy, start, Path(folder))
             results += [mine, theirs]
             comparison["wechatpy_wall_over_connector_wall"] = theirs.wall_s / mine.wall_s
-    full = int(args.years * 365)
     scale = scaling([full // 4, full // 2, full])
     results += scale
+    archive = raw_archive_cost(full)
 
     print(table(results))
     print(
@@ -390,6 +451,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "zero-latency cost per call (ms): "
         + ", ".join(f"{d} days: {c:.2f}" for d, c in zip((r.days for r in scale), per_call))
     )
+    print(f"\nkeep_raw_responses on a {full}-day backfill:\n{raw_archive_table(archive)}")
     (HERE / "results.json").write_text(
         json.dumps(
             {
@@ -398,6 +460,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 **comparison,
                 "cost_per_day_s": per_day,
                 "cost_per_call_ms": per_call,
+                "raw_archive": archive,
             },
             indent=2,
         )

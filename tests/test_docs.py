@@ -1,7 +1,11 @@
-"""The README's table catalogue is generated from the endpoint catalog and must match it."""
+"""The README says what the code does: its table catalogue is the endpoint catalog, every
+setting is documented, every rule for unusual responses names its test."""
 
+import inspect
+import re
 from pathlib import Path
 
+from wechat_datacube_source import wechat_datacube
 from wechat_datacube_source.catalog import ENDPOINTS, Endpoint
 from wechat_datacube_source.views import VIEWS
 
@@ -53,3 +57,25 @@ def test_the_readme_describes_every_view_by_its_question() -> None:
     text = " ".join(README.read_text().split())
     for view in VIEWS:
         assert f"`{view.name}`: {view.question}." in text, view.name
+
+
+def test_every_rule_for_unusual_responses_names_a_test_that_exists() -> None:
+    block = README.read_text().split("<!-- rules:begin -->")[1].split("<!-- rules:end -->")[0]
+    rules = [line for line in block.strip().splitlines()[2:] if line.startswith("|")]
+    tests = "\n".join(path.read_text() for path in README.parent.glob("tests/test_*.py"))
+    assert len(rules) >= 8
+    for rule in rules:
+        name = rule.rstrip(" |").rsplit("|", 1)[1].strip().strip("`")
+        assert f"def {name}(" in tests, name
+
+
+def test_every_setting_of_the_source_is_in_the_readme() -> None:
+    section = README.read_text().split("### Settings")[1].split("\n#")[0]
+    # the first cell of each row of the settings table: `max_retries`, `retry_backoff_seconds`
+    documented = {
+        name
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z_]+)`", line.split("|")[1])
+    }
+    assert set(inspect.signature(wechat_datacube).parameters) <= documented

@@ -25,6 +25,7 @@ from tests.helpers import (
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.emulator.server import WILD_ELEMENT_TYPE
 from wechat_datacube_source.rebuild import rebuild_source
+from wechat_datacube_source.report import EXIT_OK, exit_code, run_results
 from wechat_datacube_source.set_aside import SET_ASIDE_KEY, STREAK_KEY
 from wechat_datacube_source.windows import period_end
 
@@ -104,10 +105,12 @@ def without(row: Dict[str, Any], name: str) -> Dict[str, Any]:
 def test_rows_outside_the_request_show_in_the_status(tmp_path: Path, api: Emulator) -> None:
     api.add_fault(FaultRule("mutate", endpoints=("user_summary",), mutation="outside"))
     pipeline = make_pipeline(tmp_path)
-    run(pipeline, api, start_date=START, resources=["user_summary", "user_cumulate"])
+    info = run(pipeline, api, start_date=START, resources=["user_summary", "user_cumulate"])
     logs = last_sync_log(pipeline)
     assert logs["user_summary"]["status"] == "ok_rows_dropped"
     assert logs["user_cumulate"]["status"] == "ok"
+    # nothing a rerun would change: the run is healthy, its exit code 0
+    assert exit_code(run_results(pipeline, info)) == EXIT_OK
     # the dropped rows are in the kept bodies
     bodies = [gzip.decompress(bytes(row["body"])) for row in raw_rows(pipeline, "user_summary")]
     assert all(b"2099-12-31" in body for body in bodies)

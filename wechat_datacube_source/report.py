@@ -15,6 +15,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from .catalog import BY_TABLE
+from .resources import ROWS_DROPPED
 
 EXIT_OK = 0
 """Every selected endpoint succeeded, or was skipped for a documented reason."""
@@ -25,7 +26,8 @@ EXIT_CONFIGURATION = 2
 EXIT_PIPELINE = 3
 """dlt could not extract, normalize or load (destination down, disk full...)."""
 
-HEALTHY = ("ok", "skipped")
+HEALTHY = ("ok", "skipped", ROWS_DROPPED)
+"""Nothing to rerun: a run again would do the same."""
 _LOAD_ID = re.compile(r"^[0-9.]+$")
 _RESULT_COLUMNS = "endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message"
 
