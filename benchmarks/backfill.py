@@ -30,7 +30,6 @@ Parts:
 """
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -55,6 +54,7 @@ from wechat_datacube_source import wechat_datacube  # noqa: E402
 from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES  # noqa: E402
 from wechat_datacube_source.clock import last_complete_day  # noqa: E402
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET  # noqa: E402
+from wechat_datacube_source.raw_archive import raw_body  # noqa: E402
 from wechat_datacube_source.settings import DEFAULT_MAX_CONCURRENT_REQUESTS  # noqa: E402
 from wechat_datacube_source.windows import plan_windows  # noqa: E402
 
@@ -347,8 +347,8 @@ def raw_archive_child(days: int, folder: str, keep: bool) -> Dict[str, Any]:
         "result": asdict(result),
         "file_mb": (Path(folder) / f"{name}.duckdb").stat().st_size / 2**20,
         "bodies": len(bodies),
-        "compressed_mb": sum(len(body) for (body,) in bodies) / 2**20,
-        "sent_mb": sum(len(gzip.decompress(body)) for (body,) in bodies) / 2**20,
+        "stored_mb": sum(len(body) for (body,) in bodies) / 2**20,
+        "sent_mb": sum(len(raw_body(body)) for (body,) in bodies) / 2**20,
     }
 
 
@@ -367,12 +367,12 @@ def raw_archive_cost(days: int) -> Dict[str, Dict[str, Any]]:
 
 def raw_archive_table(costs: Dict[str, Dict[str, Any]]) -> str:
     lines = [
-        f"{'keep_raw_responses':<20} {'wall s':>8} {'RSS MB':>7} {'file MB':>8} {'bodies':>7} {'gzip MB':>8} {'sent MB':>8}"
+        f"{'keep_raw_responses':<20} {'wall s':>8} {'RSS MB':>7} {'file MB':>8} {'bodies':>7} {'kept MB':>8} {'sent MB':>8}"
     ]
     for setting, cost in costs.items():
         r = cost["result"]
         lines.append(
-            f"{setting:<20} {r['wall_s']:8.1f} {r['peak_rss_mb']:7.0f} {cost['file_mb']:8.1f} {cost['bodies']:>7} {cost['compressed_mb']:8.1f} {cost['sent_mb']:8.1f}"
+            f"{setting:<20} {r['wall_s']:8.1f} {r['peak_rss_mb']:7.0f} {cost['file_mb']:8.1f} {cost['bodies']:>7} {cost['stored_mb']:8.1f} {cost['sent_mb']:8.1f}"
         )
     return "\n".join(lines)
 

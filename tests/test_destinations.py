@@ -118,4 +118,4 @@ def test_each_table_gets_the_documented_types_and_keys(
     log = schema.get_table("sync_log")
     assert mapper.to_destination_type(log["columns"]["started_at"], log) == documented["timestamp"]
     raw = schema.get_table("raw_responses")
-    assert mapper.to_destination_type(raw["columns"]["body"], raw) == documented["binary"]
+    assert mapper.to_destination_type(raw["columns"]["fetched_at"], raw) == documented["timestamp"]

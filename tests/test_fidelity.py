@@ -2,7 +2,6 @@
 kept in `raw_responses`, a window that never parses is set aside instead of blocking its
 endpoint, and the tables can be rebuilt from the kept bodies with no API call."""
 
-import gzip
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict, List
@@ -24,6 +23,7 @@ from tests.helpers import (
 )
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.emulator.server import WILD_ELEMENT_TYPE
+from wechat_datacube_source.raw_archive import raw_body
 from wechat_datacube_source.rebuild import rebuild_source
 from wechat_datacube_source.report import EXIT_OK, exit_code, run_results
 from wechat_datacube_source.set_aside import SET_ASIDE_KEY, STREAK_KEY
@@ -112,7 +112,7 @@ def test_rows_outside_the_request_show_in_the_status(tmp_path: Path, api: Emulat
     # nothing a rerun would change: the run is healthy, its exit code 0
     assert exit_code(run_results(pipeline, info)) == EXIT_OK
     # the dropped rows are in the kept bodies
-    bodies = [gzip.decompress(bytes(row["body"])) for row in raw_rows(pipeline, "user_summary")]
+    bodies = [raw_body(row["body"]) for row in raw_rows(pipeline, "user_summary")]
     assert all(b"2099-12-31" in body for body in bodies)
 
 
@@ -134,9 +134,9 @@ def test_every_committed_body_is_kept_and_failed_ones_always(
     # one body per call, as the emulator sent it, with what was asked and when
     assert {row["requested_from"] for row in raw} == calls and len(raw) == len(calls)
     assert all(row["problem"] is None and row["page"] == 1 for row in raw)
-    assert all(gzip.decompress(bytes(row["body"])).startswith(b'{"list":') for row in raw)
+    assert all(raw_body(row["body"]).startswith(b'{"list":') for row in raw)
     (failed,) = [row for row in raw_rows(kept_all, "user_cumulate") if row["problem"]]
-    assert gzip.decompress(bytes(failed["body"])) == b'{"list":[{"ref_date":"20'
+    assert raw_body(failed["body"]) == b'{"list":[{"ref_date":"20'
     assert "not JSON" in failed["problem"]
 
     only_failed = make_pipeline(tmp_path / "failed", name="only_failed")

@@ -6,15 +6,20 @@ every window a run committed. A window is archived in the same flush as its rows
 archive holds exactly the answers the tables were built from, and `rebuild.py` can build them
 again with no API call (after an upgrade that reads a new field, or a parser fix).
 
-Bodies are gzip-compressed bytes (`gunzip` reads them; so does `raw_body`): statistics bodies
-are repetitive JSON that compresses to a fifth or less of its size.
+A body is stored as text, base64 of its gzip-compressed bytes: statistics bodies are
+repetitive JSON that gzip makes ten times smaller, and text is what every destination loads
+through dlt's fast arrow path (PostgreSQL loads arrow as CSV, which has no binary; sent as
+rows instead, a 10-year backfill's archive took 1.4 GB to load into DuckDB, against 0.7 GB
+without it). `raw_body` gives the bytes back.
 """
 
+import base64
 import gzip
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
+import pyarrow as pa
 from dlt.common.schema.typing import TTableSchemaColumns
 
 from .catalog import Endpoint
@@ -30,8 +35,20 @@ RAW_RESPONSES_COLUMNS: TTableSchemaColumns = {
     "page": {"data_type": "bigint", "nullable": False},
     "fetched_at": {"data_type": "timestamp", "nullable": False},
     "problem": {"data_type": "text"},
-    "body": {"data_type": "binary", "nullable": False},
+    "body": {"data_type": "text", "nullable": False},
 }
+_ARROW_TYPES = {
+    "text": pa.string(),
+    "date": pa.date32(),
+    "bigint": pa.int64(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+_ARROW_SCHEMA = pa.schema(
+    [
+        pa.field(name, _ARROW_TYPES[str(hint["data_type"])], hint.get("nullable", True))
+        for name, hint in RAW_RESPONSES_COLUMNS.items()
+    ]
+)
 # a body is compressed in the account's pool, beside the call that fetched it
 _COMPRESS_LEVEL = 6
 
@@ -63,10 +80,15 @@ def raw_row(
         "page": page.page,
         "fetched_at": page.fetched_at,
         "problem": problem,
-        "body": gzip.compress(page.content, _COMPRESS_LEVEL, mtime=0),
+        "body": base64.b64encode(gzip.compress(page.content, _COMPRESS_LEVEL, mtime=0)).decode(),
     }
 
 
-def raw_body(stored: Any) -> bytes:
-    """A kept body as WeChat sent it (destinations hand binary back as bytes or memoryview)."""
-    return gzip.decompress(bytes(stored))
+def raw_table(rows: List[Dict[str, Any]]) -> pa.Table:
+    """`raw_responses` rows as arrow, typed as the table's columns."""
+    return pa.Table.from_pylist(rows, schema=_ARROW_SCHEMA)
+
+
+def raw_body(stored: str) -> bytes:
+    """A kept body as WeChat sent it."""
+    return gzip.decompress(base64.b64decode(stored))

@@ -56,8 +56,8 @@ class _Answer:
     app_id: str
     run_id: str
     window: Window
-    pages: Tuple[bytes, ...]
-    """Compressed, in page order."""
+    pages: Tuple[str, ...]
+    """As stored (`raw_archive`), in page order."""
 
 
 def rebuild_source(
@@ -98,7 +98,7 @@ def _answers(pipeline: dlt.Pipeline, endpoint: Endpoint) -> List[_Answer]:
     answers = []
     for (app_id, begin, run_id, end), pages in groupby(ordered, key=lambda row: tuple(row[:4])):
         window = window_of(endpoint, _day(begin), _day(end))
-        answers.append(_Answer(app_id, run_id, window, tuple(bytes(p[5]) for p in pages)))
+        answers.append(_Answer(app_id, run_id, window, tuple(page[5] for page in pages)))
     return answers
 
 

@@ -42,7 +42,13 @@ from .catalog import ColumnType, Endpoint
 from .client import WeChatClient
 from .errors import ErrorKind, PayloadError, WeChatApiError, error_code
 from .labels import label_rows
-from .raw_archive import RAW_RESPONSES_COLUMNS, RAW_RESPONSES_TABLE, RawPage, raw_row
+from .raw_archive import (
+    RAW_RESPONSES_COLUMNS,
+    RAW_RESPONSES_TABLE,
+    RawPage,
+    raw_row,
+    raw_table,
+)
 from .redaction import Redactor
 from .set_aside import PayloadFailures
 from .settings import (
@@ -422,8 +428,7 @@ class TableBuffer:
 
     def _arrow(self, table: str, rows: List[Row]) -> Any:
         if table == RAW_RESPONSES_TABLE:
-            # as rows, not arrow: PostgreSQL loads arrow through CSV, which has no binary
-            return dlt.mark.with_table_name(rows, table)
+            return dlt.mark.with_table_name(raw_table(rows), table)
         # the stored schema knows the columns earlier batches and runs added (fields the
         # catalog lacks) and the types a user's own hints gave them, so it has the last word
         schema = dlt.current.source_schema()
