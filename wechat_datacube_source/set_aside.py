@@ -43,8 +43,10 @@ class PayloadFailures:
     def failed(self, window: Window, problem: str) -> bool:
         """Counts this run's failure of `window`; True if the window is (now) set aside."""
         aside: Dict[str, str] = self.state.setdefault(SET_ASIDE_KEY, {})
-        # the days of a window set aside, asked in a window of another shape, fail alike
-        if any(p == problem and _overlap(self._window(k), window) for k, p in aside.items()):
+        # set aside stays set aside, and so do its days asked in a window of another shape
+        if str(window) in aside or any(
+            p == problem and _overlap(self._window(k), window) for k, p in aside.items()
+        ):
             aside[str(window)] = problem
             return True
         streak = self.state.get(STREAK_KEY)
