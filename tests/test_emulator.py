@@ -168,6 +168,7 @@ def test_the_emulator_runs_stand_alone_from_the_command_line() -> None:
             "0",
             "--account",
             "wxcli:clisecret",
+            "--wild",
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -183,8 +184,17 @@ def test_the_emulator_runs_stand_alone_from_the_command_line() -> None:
             timeout=5,
         ).json()
         assert reply["expires_in"] == 7200 and reply["access_token"]
+        day = (date.today() - timedelta(days=10)).isoformat()
+        wild = requests.post(
+            f"{base_url}/datacube/getinterfacesummary",
+            params={"access_token": reply["access_token"]},
+            json={"begin_date": day, "end_date": day},
+            timeout=5,
+        ).json()
+        # --wild: the shapes seen in the wild, e.g. max_time_count for max_time_cost
+        assert "max_time_count" in wild["list"][0] and "max_time_cost" not in wild["list"][0]
         log = requests.get(f"{base_url}/__emulator__/requests", timeout=5).json()
-        assert [record["endpoint"] for record in log] == ["token"]
+        assert [record["endpoint"] for record in log] == ["token", "getinterfacesummary"]
     finally:
         process.terminate()
         process.wait(timeout=10)

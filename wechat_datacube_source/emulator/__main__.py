@@ -5,6 +5,7 @@ import contextlib
 import sys
 from typing import Dict, List, Optional
 
+from .faults import FaultRule
 from .server import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
 
 
@@ -20,6 +21,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument(
         "--samples", action="store_true", help="answer with the official sample payloads"
+    )
+    parser.add_argument(
+        "--wild",
+        action="store_true",
+        help="answer in the shapes seen in the wild rather than the documented ones (README: "
+        "How unusual responses are handled)",
     )
     parser.add_argument(
         "--account",
@@ -42,6 +49,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         host=args.host,
         port=args.port,
     )
+    if args.wild:
+        emulator.add_fault(FaultRule("mutate", mutation="wild"))
     print(f"WeChat API emulator on {emulator.base_url}", flush=True)
     for app_id in emulator.accounts:
         print(f"  account app_id={app_id}", flush=True)
