@@ -2,6 +2,8 @@
 kept in `raw_responses`, a window that never parses is set aside instead of blocking its
 endpoint, and the tables can be rebuilt from the kept bodies with no API call."""
 
+import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict, List
@@ -21,6 +23,7 @@ from tests.helpers import (
     snapshot,
     table_rows,
 )
+from wechat_datacube_source.catalog import ENDPOINTS
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.emulator.server import WILD_ELEMENT_TYPE
 from wechat_datacube_source.raw_archive import raw_body
@@ -168,28 +171,36 @@ def test_a_window_that_never_parses_is_set_aside_then_lands_with_no_gap_or_dupli
         assert "stopped at window" in log["message"]
     run(pipeline, api, **settings)
     log = last_sync_log(pipeline)["user_summary"]
-    # the third time the same problem met it, it is set aside and the endpoint moves on
+    # the third time the same problem met it, its window is halved down to the day that does
+    # not parse, that day is set aside, and the endpoint moves on
+    aside = f"{poison.isoformat()}..{poison.isoformat()}"
     assert log["status"] == "partial" and log["fetched_to"] == LAST_COMPLETE
-    assert "1 window(s) set aside" in log["message"] and "not JSON" in log["message"]
+    assert "1 window(s) set aside" in log["message"] and aside in log["message"]
+    assert "not JSON" in log["message"]
     days = {row["ref_date"] for row in table_rows(pipeline, "user_summary")}
-    # (the window around the bad day as the third run asked it: later runs plan from the
-    # refresh window, so it need not be the first run's)
-    window = [r for r in api.data_requests("user_summary") if r.begin <= poison <= r.end][-1]
-    set_aside = {
-        window.begin + timedelta(days=n) for n in range((window.end - window.begin).days + 1)
-    }
     all_days = {START + timedelta(days=n) for n in range((LAST_COMPLETE - START).days + 1)}
-    # every day but the set-aside window's is loaded (some of its days may have landed in an
-    # earlier run's window of another shape)
-    assert poison in all_days - days and all_days - days <= set_aside
-    assert len([r for r in raw_rows(pipeline, "user_summary") if r["problem"]]) == 3
+    assert all_days - days == {poison}
+    failed = [row for row in raw_rows(pipeline, "user_summary") if row["problem"]]
+    assert len(failed) > 3 and all(
+        row["requested_from"] <= poison <= row["requested_to"] for row in failed
+    )
 
     # later runs ask for it again, one call, and it stays set aside while it fails
     before = len(api.data_requests("user_summary"))
     run(pipeline, api, **settings)
-    again = [r for r in api.data_requests("user_summary")[before:] if r.begin == window.begin]
-    assert len(again) == 1
+    again = [r for r in api.data_requests("user_summary")[before:] if r.begin <= poison <= r.end]
+    assert [(r.begin, r.end) for r in again] == [(poison, poison)]
     assert last_sync_log(pipeline)["user_summary"]["status"] == "partial"
+
+    # a bounded backfill over it skips it too, names it, and leaves state alone
+    state = pipeline.state["sources"]["wechat_datacube"]["resources"]["user_summary"]
+    kept_state = json.dumps(state, sort_keys=True, default=str)
+    end = poison + timedelta(days=5)
+    run(pipeline, api, **settings, end_date=end)
+    log = last_sync_log(pipeline)["user_summary"]
+    assert log["status"] == "partial" and log["fetched_to"] == end and aside in log["message"]
+    state = pipeline.state["sources"]["wechat_datacube"]["resources"]["user_summary"]
+    assert json.dumps(state, sort_keys=True, default=str) == kept_state
 
     # once WeChat answers it (or a parser fix reads it), it lands: no gap, no duplicate
     api.clear_faults()
@@ -251,7 +262,67 @@ def test_rebuilt_tables_equal_the_live_load_with_no_api_call(
     source, outcomes = rebuild_source(pipeline)
     pipeline.run(source).raise_on_failed_jobs()
     assert snapshot(pipeline) == live
+    # and over the rows it wrote: nothing doubles, nothing changes
+    pipeline.run(rebuild_source(pipeline)[0]).raise_on_failed_jobs()
+    assert snapshot(pipeline) == live
     done = {outcome.endpoint: outcome for outcome in outcomes}
     assert all(done[table].answers and done[table].rows for table in tables)
     assert not any(outcome.failed for outcome in outcomes)
     assert query(pipeline, "SELECT COUNT(*) FROM wechat.sync_log")[0][0] == 2 * len(tables)
+
+
+def test_with_keep_raw_responses_off_a_rebuild_never_brings_back_older_numbers(
+    tmp_path: Path, api: Emulator, clock: time_machine.Traveller
+) -> None:
+    settings = dict(start_date=START, resources=["user_summary"], keep_raw_responses=False)
+    bad, revised = LAST_COMPLETE - timedelta(days=1), (LAST_COMPLETE - timedelta(days=1),)
+    pipeline = make_pipeline(tmp_path)
+    api.add_fault(FaultRule("malformed", endpoints=("user_summary",), dates=(bad,)))
+    api.add_fault(FaultRule("mutate", mutation="provisional", dates=revised))
+    run(pipeline, api, **settings, max_retries=0)  # the window of `bad` fails: kept
+    api.clear_faults()
+    api.add_fault(FaultRule("mutate", mutation="provisional", dates=revised))
+    run(pipeline, api, **settings)  # it lands, provisional: kept, as it failed before
+    api.clear_faults()
+    clock.move_to(NOW + timedelta(days=2))
+    run(pipeline, api, **settings)  # the final numbers: not kept
+    live = snapshot(pipeline)
+    assert len(table_rows(pipeline, "raw_responses")) == 2
+
+    source, outcomes = rebuild_source(pipeline)
+    pipeline.run(source).raise_on_failed_jobs()
+    # the kept provisional body is older than the run that loaded the final numbers
+    assert snapshot(pipeline) == live
+    assert [outcome.answers for outcome in outcomes if outcome.endpoint == "user_summary"] == [1]
+
+
+def test_a_parser_upgrade_rebuilds_a_window_it_had_set_aside(
+    tmp_path: Path, api: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the version before the upgrade did not know the older shape of getuserread's rows
+    import wechat_datacube_source
+
+    older = tuple(
+        replace(endpoint, key_defaults={}) if endpoint.table == "user_read" else endpoint
+        for endpoint in ENDPOINTS
+    )
+    monkeypatch.setattr(wechat_datacube_source, "ENDPOINTS", older)
+    old_shape = LAST_COMPLETE - timedelta(days=10)
+    api.add_fault(
+        FaultRule("mutate", endpoints=("user_read",), mutation="wild", dates=(old_shape,))
+    )
+    settings = dict(start_date=START, resources=["user_read"])
+    pipeline = make_pipeline(tmp_path)
+    for _ in range(3):
+        run(pipeline, api, **settings)
+    log = last_sync_log(pipeline)["user_read"]
+    assert log["status"] == "partial" and "has no user_source" in log["message"]
+    assert old_shape not in {row["ref_date"] for row in table_rows(pipeline, "user_read")}
+
+    monkeypatch.undo()  # the upgrade
+    source, outcomes = rebuild_source(pipeline, ["user_read"])
+    pipeline.run(source).raise_on_failed_jobs()
+    rows = [row for row in rows_of(pipeline, "user_read") if row["ref_date"] == old_shape]
+    assert [row["user_source"] for row in rows] == [99999999]
+    assert not outcomes[0].failed
+    assert any("older documented shape" in note for note in outcomes[0].notes)

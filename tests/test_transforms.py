@@ -308,7 +308,11 @@ def test_a_period_row_dated_inside_its_period_lands_under_its_first_day() -> Non
         (monday, date(2026, 6, 7))
     ]
     assert batch.dropped == 1
-    assert any("e.g. 2026-06-07" in note for note in batch.notes)
+    assert any("stored under its first day" in note for note in batch.notes)
+    # rows of single days, several under one key once dated on the week's first: not placed
+    daily = {"list": [{"ref_date": f"2026-06-0{d}", "msg_type": 1, "msg_user": d} for d in (2, 3)]}
+    with pytest.raises(PayloadError, match="several rows of one week share a key"):
+        to_rows(BY_TABLE["upstream_msg_week"], daily, week, "wx1")
 
 
 def test_a_nested_element_of_unknown_shape_is_kept_whole_keyed_by_its_position() -> None:

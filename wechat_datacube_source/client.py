@@ -57,18 +57,10 @@ class WeChatClient:
     def _fetch_publisher(
         self, endpoint: Endpoint, window: Window, counter: CallCounter, received: List[RawPage]
     ) -> Body:
-        """Pages of at most 90 rows, 1-based, until `total_num` rows or a short page arrive.
-
-        Paging is bounded by what the window can hold (`Endpoint.max_rows_per_day`), and a
-        page that repeats the one before means the server ignores `page`: either would
-        otherwise page forever (1,350 calls a minute against such a server).
-        """
+        """Pages of at most 90 rows, 1-based, until they make up the answer (`read_pages`)."""
         pages: List[Body] = []
-        items: List[Any] = []
-        capacity = window.days * endpoint.max_rows_per_day
-        previous: Optional[List[Any]] = None
         # every page but the last holds a row, so this many pages are enough for any answer
-        for page in range(1, capacity + 2):
+        for page in range(1, window.days * endpoint.max_rows_per_day + 2):
             query = {
                 "action": endpoint.api_name,
                 "page": page,
@@ -77,35 +69,10 @@ class WeChatClient:
                 "end_date": window.end.isoformat(),
             }
             send = partial(self._send, endpoint, counter, "GET", query, None)
-            body = _kept(received, page, partial(self._authorized, endpoint, send))
-            page_items = _page_items(endpoint, body)
-            if page_items and page_items == previous:
-                raise PayloadError(
-                    endpoint.table,
-                    f"page {page} repeats page {page - 1}: the server ignores `page`, so the "
-                    f"rows of {window} cannot all be read",
-                )
-            pages.append(body)
-            items.extend(page_items)
-            if len(items) > capacity:
-                raise PayloadError(
-                    endpoint.table,
-                    f"paging went on to page {page}, past the {capacity} rows {window} can "
-                    f"hold ({endpoint.max_rows_per_day} a day)",
-                )
-            total = _count(body.get("total_num"))
-            if total is not None and len(items) < total and not page_items:
-                raise PayloadError(
-                    endpoint.table,
-                    f"total_num says {total} rows for {window}, the pages held {len(items)}",
-                )
-            # with a total, only the total ends paging: a server may cap pages below 90 rows
-            done = (
-                len(items) >= total if total is not None else len(page_items) < PUBLISHER_PAGE_SIZE
-            )
-            if done:
-                return merge_pages(endpoint, pages)
-            previous = page_items
+            pages.append(_kept(received, page, partial(self._authorized, endpoint, send)))
+            answer = read_pages(endpoint, window, pages)
+            if answer is not None:
+                return answer
         raise PayloadError(endpoint.table, f"paging of {window} did not end")
 
     def _authorized(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
@@ -132,12 +99,44 @@ class WeChatClient:
             raise _with_replacements(error, endpoint) from None
 
 
-def merge_pages(endpoint: Endpoint, pages: Sequence[Body]) -> Body:
-    """A paged answer as one body: the first page's fields, and the rows of every page."""
+def read_pages(endpoint: Endpoint, window: Window, pages: Sequence[Body]) -> Optional[Body]:
+    """The answer `pages` make up, as one body (the first page's fields, every page's rows);
+    None while it needs more pages. The live client and the rebuild from kept bodies both
+    read pages here, so a rebuild never lands an answer the live run refused.
+
+    With a `total_num`, only the total ends paging (a server may cap pages below 90 rows);
+    without, a short page does. Paging is bounded by what the window can hold
+    (`Endpoint.max_rows_per_day`), and a page that repeats the one before means the server
+    ignores `page`: either would otherwise page forever (1,350 calls a minute against such a
+    server). Both raise `PayloadError`, as does a total the pages fall short of.
+    """
+    items = [_page_items(endpoint, page) for page in pages]
+    count, number = sum(map(len, items)), len(pages)
+    capacity = window.days * endpoint.max_rows_per_day
+    if number > 1 and items[-1] and items[-1] == items[-2]:
+        raise PayloadError(
+            endpoint.table,
+            f"page {number} repeats page {number - 1}: the server ignores `page`, so the "
+            f"rows of {window} cannot all be read",
+        )
+    if count > capacity:
+        raise PayloadError(
+            endpoint.table,
+            f"paging went on to page {number}, past the {capacity} rows {window} can "
+            f"hold ({endpoint.max_rows_per_day} a day)",
+        )
+    total = _count(pages[-1].get("total_num"))
+    if total is not None and count < total and not items[-1]:
+        raise PayloadError(
+            endpoint.table, f"total_num says {total} rows for {window}, the pages held {count}"
+        )
+    done = count >= total if total is not None else len(items[-1]) < PUBLISHER_PAGE_SIZE
+    if not done:
+        return None
     merged = Body(pages[0])
-    merged[endpoint.list_key] = [item for page in pages for item in _page_items(endpoint, page)]
+    merged[endpoint.list_key] = [item for page_items in items for item in page_items]
     merged.escaped = tuple(
-        f"page {number}: {place}" for number, page in enumerate(pages, 1) for place in page.escaped
+        f"page {n}: {place}" for n, page in enumerate(pages, 1) for place in page.escaped
     )
     return merged
 

@@ -7,8 +7,11 @@ live loads of those bodies left them:
 
 * a day's rows come from the newest answer that has rows for it (answers are replayed in run
   order), in each table on its own, as dlt's merge on `(app_id, date)` replaced them;
-* days no kept body has rows for are left as they are (with `keep_raw_responses` off, only
-  windows that once failed to parse are kept, and only those are rebuilt);
+* never from an answer older than the last run that loaded the day (`sync_log` says which
+  runs loaded which days): with `keep_raw_responses` off, only windows that once failed to
+  parse are kept, and a later run may have loaded newer numbers of their days;
+* days no kept body has rows for are left as they are, and so are bodies of runs whose rows
+  never reached the destination;
 * incremental state is not touched: the next run goes on from where the last one stopped.
 
 One endpoint's kept bodies are read at once (compressed, a few MB for ten years) and replayed
@@ -16,7 +19,7 @@ in date order, so the rows held are only those of the days a later answer may st
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from itertools import groupby
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -27,10 +30,13 @@ from dlt.extract.source import DltSource
 
 from .arrow_tables import Row
 from .catalog import BY_TABLE, ENDPOINTS, Endpoint
-from .client import merge_pages
+from .client import read_pages
+from .errors import PayloadError
+from .loading import NOT_LOADED
 from .raw_archive import RAW_RESPONSES_TABLE, raw_body
 from .redaction import Redactor
 from .resources import SUMMARY_KEY, TableBuffer, declare_tables
+from .settings import SYNC_LOG_TABLE
 from .transforms import Batch, to_rows
 from .transport import read_body
 from .windows import Window, window_of
@@ -61,11 +67,14 @@ class _Answer:
 
 
 def rebuild_source(
-    pipeline: dlt.Pipeline, tables: Optional[Sequence[str]] = None
+    pipeline: dlt.Pipeline, tables: Optional[Sequence[str]] = None, app_id: Optional[str] = None
 ) -> Tuple[DltSource, List[Rebuilt]]:
     """A source that writes every table (or `tables`) again from the bodies kept in
-    `pipeline`'s destination, and the outcomes per endpoint, filled in as it is extracted.
-    Run it with `pipeline.run`: the same pipeline, the same schema, no credentials."""
+    `pipeline`'s destination (those of `app_id` only, if given), and the outcomes per
+    endpoint, filled in as it is extracted. Run it with `pipeline.run`: no credentials.
+
+    Run it through the pipeline that loads the account (with many accounts, each has its
+    own), whose schema knows the column types earlier loads gave the fields nobody declared."""
     selected = [BY_TABLE[name] for name in tables] if tables else list(ENDPOINTS)
     outcomes = [Rebuilt(endpoint.table) for endpoint in selected]
 
@@ -73,7 +82,7 @@ def rebuild_source(
     def wechat_datacube() -> Iterator[DltResource]:
         for endpoint, outcome in zip(selected, outcomes):
             resource = dlt.resource(_replayed_rows, name=endpoint.table, write_disposition="merge")(
-                pipeline, endpoint, outcome
+                pipeline, endpoint, app_id, outcome
             )
             declare_tables(resource, endpoint)
             yield resource
@@ -81,25 +90,41 @@ def rebuild_source(
     return wechat_datacube(), outcomes
 
 
-def _answers(pipeline: dlt.Pipeline, endpoint: Endpoint) -> List[_Answer]:
-    """The endpoint's kept answers in replay order: by account, first day asked, run."""
+def _answers(
+    pipeline: dlt.Pipeline, endpoint: Endpoint, app_id: Optional[str]
+) -> Tuple[List[_Answer], Dict[Tuple[str, date], str]]:
+    """The endpoint's kept answers in replay order (by account, first day asked, run), and
+    the last run that loaded each day, by account and day."""
     try:
         with pipeline.sql_client() as client:
-            name = client.make_qualified_table_name(RAW_RESPONSES_TABLE)
-            rows = client.execute_sql(
+            archive = client.make_qualified_table_name(RAW_RESPONSES_TABLE)
+            log = client.make_qualified_table_name(SYNC_LOG_TABLE)
+            kept = client.execute_sql(
                 f"SELECT app_id, requested_from, run_id, requested_to, page, body "  # noqa: S608
-                f"FROM {name} WHERE endpoint = %s",
+                f"FROM {archive} WHERE endpoint = %s",
+                endpoint.table,
+            )
+            runs = client.execute_sql(
+                f"SELECT app_id, run_id, fetched_from, fetched_to, message "  # noqa: S608
+                f"FROM {log} WHERE endpoint = %s",
                 endpoint.table,
             )
     except DatabaseUndefinedRelation:
-        return []  # nothing was ever archived
+        return [], {}  # nothing was ever archived
+    wanted = [row for row in kept or [] if app_id is None or row[0] == app_id]
+    lost = {run for _, run, _, _, message in runs or [] if (message or "").startswith(NOT_LOADED)}
+    loaded: Dict[Tuple[str, date], str] = {}
+    for account, run, first, last, _ in sorted(runs or [], key=lambda row: row[1]):
+        if first is not None and last is not None and run not in lost:
+            for n in range((_day(last) - _day(first)).days + 1):
+                loaded[(account, _day(first) + timedelta(days=n))] = run
     # sorted here, not in SQL: a database collation may not order run ids by their bytes
-    ordered = sorted(rows or [], key=lambda row: tuple(row[:5]))
+    ordered = sorted((row for row in wanted if row[2] not in lost), key=lambda row: tuple(row[:5]))
     answers = []
-    for (app_id, begin, run_id, end), pages in groupby(ordered, key=lambda row: tuple(row[:4])):
+    for (account, begin, run, end), pages in groupby(ordered, key=lambda row: tuple(row[:4])):
         window = window_of(endpoint, _day(begin), _day(end))
-        answers.append(_Answer(app_id, run_id, window, tuple(page[5] for page in pages)))
-    return answers
+        answers.append(_Answer(account, run, window, tuple(page[5] for page in pages)))
+    return answers, loaded
 
 
 def _day(value: Any) -> date:
@@ -107,10 +132,13 @@ def _day(value: Any) -> date:
     return value if type(value) is date else date(value.year, value.month, value.day)
 
 
-def _replayed_rows(pipeline: dlt.Pipeline, endpoint: Endpoint, outcome: Rebuilt) -> Iterator[Any]:
-    answers = _answers(pipeline, endpoint)  # read when extracted: one endpoint at a time
+def _replayed_rows(
+    pipeline: dlt.Pipeline, endpoint: Endpoint, app_id: Optional[str], outcome: Rebuilt
+) -> Iterator[Any]:
+    # read when extracted: one endpoint's bodies in memory at a time
+    answers, loaded = _answers(pipeline, endpoint, app_id)
     buffer = TableBuffer(endpoint, outcome.notes, Redactor())
-    newest = _NewestDays(endpoint)
+    newest = _NewestDays(endpoint, loaded)
 
     def add(settled: Iterator[Tuple[str, List[Row]]]) -> None:
         for table, rows in settled:
@@ -136,7 +164,9 @@ def _batch(endpoint: Endpoint, answer: _Answer, outcome: Rebuilt) -> Optional[Ba
     """The answer's rows, as a live run made them; None (and a note) if it does not parse."""
     try:
         pages = [read_body(endpoint.table, raw_body(page)) for page in answer.pages]
-        body = merge_pages(endpoint, pages) if endpoint.is_publisher else pages[0]
+        body = read_pages(endpoint, answer.window, pages) if endpoint.is_publisher else pages[0]
+        if body is None:
+            raise PayloadError(endpoint.table, "the kept pages do not make up the whole answer")
         return to_rows(endpoint, body, answer.window, answer.app_id)
     except Exception as error:  # noqa: BLE001 (one answer's problem stops only its replay)
         outcome.failed.append(f"{answer.app_id} {answer.window}: {error}")
@@ -147,8 +177,10 @@ class _NewestDays:
     """Each table's rows per day (per window, for a summary table) from the newest answer
     that has rows for it, until no answer still to come can replace them."""
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, loaded: Dict[Tuple[str, date], str]) -> None:
         self.endpoint = endpoint
+        self.loaded = loaded
+        """The last run that loaded each (account, day): no older answer replaces it."""
         self.days: Dict[str, Dict[Tuple[Any, ...], Tuple[str, List[Row]]]] = {}
 
     def _key(self, table: str, row: Row) -> Tuple[Any, ...]:
@@ -167,6 +199,8 @@ class _NewestDays:
                 by_day.setdefault(self._key(table, row), []).append(row)
             held = self.days.setdefault(table, {})
             for key, day_rows in by_day.items():
+                if self.loaded.get((app_id, key[1]), "") > run_id:
+                    continue  # a later run loaded this day, from a body not kept
                 if key not in held or held[key][0] <= run_id:
                     held[key] = (run_id, day_rows)
 

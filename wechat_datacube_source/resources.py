@@ -308,10 +308,22 @@ def endpoint_rows(
             # what WeChat sent is kept whatever the parser thinks of it
             tables.add(RAW_RESPONSES_TABLE, fetched.raw_rows)
             problem = run.redact(str(error))
-            if plan.stateful and failures.failed(window, problem):
-                # failed the same way on enough runs: the endpoint moves on past it
-                if window not in retrying:
-                    log.committed(window, 0, window.covers_through)
+            # (a bounded backfill only skips what is set aside: it changes no state)
+            set_aside = (
+                failures.failed(window, problem)
+                if plan.stateful
+                else failures.is_set_aside(window, problem)
+            )
+            if set_aside and window not in retrying:
+                # failed the same way on enough runs: the endpoint moves on past it...
+                if window.days > 1 and not window.is_period:
+                    # ...past the days that do not parse, not past a whole window of days
+                    halves = halve(window)
+                    if plan.stateful:
+                        failures.split(window, halves)
+                    inflight.extendleft(reversed([fetch(half) for half in halves]))
+                    continue
+                log.committed(window, 0, window.covers_through)
                 continue
         if error is not None and window in retrying:
             continue  # still set aside, and still named in sync_log
@@ -357,8 +369,7 @@ def endpoint_rows(
             commit()
     yield from tables.flush()
     commit()
-    if plan.stateful:
-        log.set_aside(failures.describe())
+    log.set_aside(failures.describe())
     outcome = log.row(counter.calls)
     logger.info(
         "%s: %s, %d calls, %d rows, %s",
@@ -410,7 +421,8 @@ class TableBuffer:
         self.notes = notes
         self.redactor = redactor
         self.hints = table_columns(endpoint)
-        self.pending: Dict[str, List[Row]] = {}
+        # the endpoint's own table is flushed first, whichever table rows reach first
+        self.pending: Dict[str, List[Row]] = {endpoint.table: []}
 
     def add(self, table: str, rows: List[Row]) -> None:
         self.pending.setdefault(table, []).extend(rows)

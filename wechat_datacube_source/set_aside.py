@@ -12,15 +12,23 @@ better). Transient and API errors never set a window aside: retrying them is the
 Runs "in a row" stop at the same days, not always in the same window: the first run plans its
 windows from `start_date`, later ones from the refresh window before the watermark, so the
 window around the bad day may shift. A failure counts towards the previous one when its window
-overlaps the previous one's and the problem is the same.
+overlaps the previous one's and the problem is the same but for its numbers (a message may
+quote the window, or a count that depends on its length).
+
+A window of several days is not set aside whole: its halves are asked (then theirs), so only
+the days that do not parse are set aside and the others land (`split`).
+
+A bounded backfill (`end_date`) leaves state alone: it skips the windows set aside, naming
+them, but counts nothing and sets nothing aside (`is_set_aside`).
 
 Both live in the endpoint's resource state, so they move with the pipeline's state (and are
 rewound with it when a load is aborted).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from .catalog import Endpoint
 from .windows import Window, window_of
@@ -42,29 +50,38 @@ class PayloadFailures:
 
     def failed(self, window: Window, problem: str) -> bool:
         """Counts this run's failure of `window`; True if the window is (now) set aside."""
-        aside: Dict[str, str] = self.state.setdefault(SET_ASIDE_KEY, {})
-        # set aside stays set aside, and so do its days asked in a window of another shape
-        if str(window) in aside or any(
-            p == problem and _overlap(self._window(k), window) for k, p in aside.items()
-        ):
-            aside[str(window)] = problem
+        if self.is_set_aside(window, problem):
             return True
+        aside: Dict[str, str] = self.state.get(SET_ASIDE_KEY, {})
         streak = self.state.get(STREAK_KEY)
         runs = 1
         if (
             streak
-            and streak["problem"] == problem
+            and _shape(streak["problem"]) == _shape(problem)
             and _overlap(self._window(streak["window"]), window)
         ):
             runs = streak["runs"] + 1
         if runs >= self.threshold:
-            aside[str(window)] = problem
+            self.state[SET_ASIDE_KEY] = {**aside, str(window): problem}
             self.state.pop(STREAK_KEY, None)
             return True
-        if not aside:
-            del self.state[SET_ASIDE_KEY]
         self.state[STREAK_KEY] = {"window": str(window), "problem": problem, "runs": runs}
         return False
+
+    def is_set_aside(self, window: Window, problem: str) -> bool:
+        """Whether `window` failing with `problem` is a window set aside: the same one, or its
+        days asked in a window of another shape failing the same way."""
+        aside: Dict[str, str] = self.state.get(SET_ASIDE_KEY, {})
+        return str(window) in aside or any(
+            _shape(p) == _shape(problem) and _overlap(self._window(k), window)
+            for k, p in aside.items()
+        )
+
+    def split(self, window: Window, halves: Sequence[Window]) -> None:
+        """Sets aside `halves` instead of `window`: each lands, or is split again, on its own."""
+        aside: Dict[str, str] = self.state[SET_ASIDE_KEY]
+        problem = aside.pop(str(window))
+        aside.update({str(half): problem for half in halves})
 
     def has(self, window: Window) -> bool:
         """Whether days of `window` failed to parse before (and have not landed since)."""
@@ -104,6 +121,11 @@ class PayloadFailures:
     def _window(self, text: str) -> Window:
         begin, _, end = text.partition("..")
         return window_of(self.endpoint, date.fromisoformat(begin), date.fromisoformat(end))
+
+
+def _shape(problem: str) -> str:
+    """A problem without its numbers: the same failure, whatever window it quotes."""
+    return re.sub(r"\d+", "#", problem)
 
 
 def _overlap(one: Window, other: Window) -> bool:

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
-from .arrow_tables import ARROW_TYPES, QUOTE_LIMIT, RENAMED_SUFFIX, Misfit, Row, as_text
+from .arrow_tables import ARROW_TYPES, RENAMED_SUFFIX, Misfit, Row, as_text
 from .catalog import Child, ColumnType, Endpoint
 from .errors import PayloadError
-from .safe_text import shortened
 from .windows import Window
 
 ELEMENT_AS_SENT = "element" + RENAMED_SUFFIX
@@ -74,6 +73,7 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
     date_fields = [name for name, kind in endpoint.fields.items() if kind == "date"]
     children = [(child, endpoint.child_table(child)) for child in endpoint.children]
     batch = Batch()
+    relabelled = False
     escaped = getattr(body, "escaped", ())
     if escaped:
         batch.notes.append(
@@ -100,13 +100,28 @@ def to_rows(endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id:
                 continue
             if label != dated:
                 _relabel(endpoint, row, label, batch.notes)
+                relabelled = True
             for child, table in children:
                 child_rows = _child_rows(endpoint, child, row, batch.notes)
                 batch.children.setdefault(table, []).extend(child_rows)
             batch.rows.append(row)
+    if relabelled:
+        _check_one_row_per_period(endpoint, batch.rows)
     if endpoint.summary_table is not None:
         batch.summary = _summary_row(endpoint, body, window, app_id, batch.notes)
     return batch
+
+
+def _check_one_row_per_period(endpoint: Endpoint, rows: List[Row]) -> None:
+    """Rows relabelled to their period's first day must still be one per key: several rows
+    of one period under one key (daily rows for a week) cannot be placed, and would merge."""
+    keys = [tuple(row[name] for name in endpoint.primary_key) for row in rows]
+    if len(set(keys)) < len(keys):
+        raise PayloadError(
+            endpoint.table,
+            f"several rows of one {endpoint.grain} share a key once dated on its first day "
+            f"(rows of single days, not of the {endpoint.grain})",
+        )
 
 
 def _read_aliases(endpoint: Endpoint, row: Row, notes: List[str]) -> None:
@@ -137,8 +152,7 @@ def _relabel(endpoint: Endpoint, row: Row, label: date, notes: List[str]) -> Non
     _note(
         notes,
         f"{endpoint.table}: rows dated inside their {endpoint.grain} but not on its first day "
-        f"(e.g. {row[kept].isoformat()}) were stored under its first day; WeChat's date is "
-        f"in {kept}",
+        f"were stored under its first day; WeChat's date is in {kept}",
     )
 
 
@@ -146,10 +160,14 @@ def _summary_row(
     endpoint: Endpoint, body: Mapping[str, Any], window: Window, app_id: str, notes: List[str]
 ) -> Row:
     """`total_num` and WeChat's own `summary` of the window (absent at times), as one row."""
-    owned: Row = {"app_id": app_id, "requested_from": window.begin, "requested_to": window.end}
+    owned: Row = {
+        "app_id": app_id,
+        "requested_from": window.begin,
+        "requested_to": window.end,
+        "total_num": body.get("total_num"),
+    }
     summary = body.get("summary")
     payload = dict(summary) if isinstance(summary, Mapping) else {"summary": summary}
-    payload["total_num"] = body.get("total_num")
     return _beside(payload, owned, endpoint.summary_table or "", notes)
 
 
@@ -234,9 +252,8 @@ def _child_rows(endpoint: Endpoint, child: Child, row: Row, notes: List[str]) ->
         rows.append({**stand_in, ELEMENT_AS_SENT: kept, **parent})
         _note(
             notes,
-            f"{table}: an element of a shape the source does not know "
-            f"({shortened(kept, QUOTE_LIMIT)}) was kept whole in {ELEMENT_AS_SENT}, "
-            f"keyed by its position",
+            f"{table}: elements of a shape the source does not know were kept whole in "
+            f"{ELEMENT_AS_SENT}, keyed by their position",
         )
     return rows
 
