@@ -15,6 +15,7 @@ Exit codes: 0 every endpoint ok (or skipped for a documented reason: no permissi
 """
 
 import argparse
+import inspect
 import logging
 import sys
 from datetime import timedelta
@@ -26,7 +27,11 @@ from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.destinations.exceptions import DatabaseException
 
 from wechat_datacube_source import ConfigurationError, wechat_datacube, wechat_datacube_accounts
-from wechat_datacube_source.accounts import configured_accounts, pipeline_name_for
+from wechat_datacube_source.accounts import (
+    account_settings,
+    configured_accounts,
+    pipeline_name_for,
+)
 from wechat_datacube_source.catalog import BY_TABLE
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
@@ -210,18 +215,37 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def rebuild(args: argparse.Namespace) -> int:
-    """Every table again from the kept bodies, of every account in the dataset."""
-    default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
-    pipeline = make_pipeline(args, args.pipeline_name or default)
-    check_destination(pipeline)
-    source, outcomes = rebuild_source(pipeline, source_arguments(args).get("resources"))
-    pipeline.run(source).raise_on_failed_jobs()
-    for outcome in outcomes:
-        if outcome.answers or outcome.failed:
-            print(f"{outcome.endpoint}: {outcome.answers} answers, {outcome.rows} rows rebuilt")
-        for problem in outcome.failed:
-            print(f"{outcome.endpoint}: still does not parse: {problem}", file=sys.stderr)
-    return EXIT_INCOMPLETE if any(outcome.failed for outcome in outcomes) else EXIT_OK
+    """Every table again from the kept bodies, through the pipeline that loads each account
+    (its schema knows the types earlier loads gave): with a list of accounts, one by one."""
+    tables = source_arguments(args).get("resources")
+    accounts = None if args.demo else configured_accounts()
+    if accounts is None:
+        default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
+        targets = [(make_pipeline(args, args.pipeline_name or default), None)]
+    else:
+        allowed = inspect.signature(wechat_datacube).parameters
+        app_ids = [entry["app_id"] for entry in account_settings(accounts, allowed)]
+        targets = [
+            (
+                make_pipeline(
+                    args, pipeline_name_for(app_id, prefix=args.pipeline_name or PIPELINE_NAME)
+                ),
+                app_id,
+            )
+            for app_id in app_ids
+        ]
+    check_destination(targets[0][0])
+    failed = False
+    for pipeline, app_id in targets:
+        source, outcomes = rebuild_source(pipeline, tables, app_id)
+        pipeline.run(source).raise_on_failed_jobs()
+        for outcome in outcomes:
+            if outcome.answers or outcome.failed:
+                print(f"{outcome.endpoint}: {outcome.answers} answers, {outcome.rows} rows rebuilt")
+            for problem in outcome.failed:
+                print(f"{outcome.endpoint}: still does not parse: {problem}", file=sys.stderr)
+        failed = failed or any(outcome.failed for outcome in outcomes)
+    return EXIT_INCOMPLETE if failed else EXIT_OK
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -253,6 +253,18 @@ def test_accounts_listed_in_secrets_toml_load_one_after_another(tmp_path: Path) 
         trace for trace in map(repr, traces) if "secret-a1" in trace or "secret-b2" in trace
     ]
 
+    # rebuilt from the kept bodies account by account, each through its own pipeline
+    with duckdb.connect(str(tmp_path / "out.duckdb")) as db:
+        db.execute("DELETE FROM wechat.user_cumulate")
+    rebuilt = run_script(tmp_path, "--rebuild-from-raw", env={})
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert rebuilt.stdout.count("user_cumulate: 5 answers, 30 rows rebuilt") == 2
+    with duckdb.connect(str(tmp_path / "out.duckdb"), read_only=True) as db:
+        again = db.execute(
+            "SELECT app_id, COUNT(*) FROM wechat.user_cumulate GROUP BY app_id ORDER BY 1"
+        ).fetchall()
+    assert again == loaded
+
 
 def test_a_bad_account_entry_exits_2_before_any_call(tmp_path: Path, live_api: Emulator) -> None:
     list_accounts(tmp_path, {"wx00000000000000a1": "s", "wx00000000000000b2": None})

@@ -111,7 +111,7 @@ def _answers(
             )
     except DatabaseUndefinedRelation:
         return [], {}  # nothing was ever archived
-    wanted = [row for row in kept or [] if app_id is None or row[0] == app_id]
+    wanted = [row for row in kept or [] if app_id is None or row[0].lower() == app_id.lower()]
     lost = {run for _, run, _, _, message in runs or [] if (message or "").startswith(NOT_LOADED)}
     loaded: Dict[Tuple[str, date], str] = {}
     for account, run, first, last, _ in sorted(runs or [], key=lambda row: row[1]):
