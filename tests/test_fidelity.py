@@ -213,9 +213,14 @@ def test_a_window_that_never_parses_is_set_aside_then_lands_with_no_gap_or_dupli
     assert SET_ASIDE_KEY not in state and STREAK_KEY not in state
 
 
-def test_transient_and_api_errors_never_set_a_window_aside(tmp_path: Path, api: Emulator) -> None:
+@pytest.mark.parametrize("errcode", [-1, 40003])  # busy (transient); an API error
+def test_transient_and_api_errors_never_set_a_window_aside(
+    tmp_path: Path, api: Emulator, errcode: int
+) -> None:
     poison = LAST_COMPLETE - timedelta(days=20)
-    api.add_fault(FaultRule("errcode", endpoints=("user_summary",), errcode=-1, dates=(poison,)))
+    api.add_fault(
+        FaultRule("errcode", endpoints=("user_summary",), errcode=errcode, dates=(poison,))
+    )
     settings = dict(start_date=START, resources=["user_summary"], max_retries=0)
     pipeline = make_pipeline(tmp_path)
     for _ in range(4):
