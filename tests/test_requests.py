@@ -48,8 +48,10 @@ def test_every_endpoint_sends_valid_minimal_requests(pipeline: dlt.Pipeline, api
             assert request.end <= END
             assert (request.end - request.begin).days + 1 <= endpoint.span
             sent.append((request.begin, request.end))
-        # exactly the planned windows, each once, in date order (publisher: page by page until
-        # total_num rows), which is the minimum number of calls
+        # exactly the planned windows, each once (publisher: page by page until total_num
+        # rows), which is the minimum number of calls. Compared sorted: windows are fetched
+        # ahead in parallel, so the log's order is arrival order; the order of commits is
+        # test_concurrency's and test_incremental's to prove
         planned = [(w.begin, w.end) for w in expected]
         if endpoint.is_publisher:
             planned = [
