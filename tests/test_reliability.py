@@ -108,12 +108,17 @@ def test_transient_faults_at_a_steady_rate_end_in_the_reference_tables(
 
 def test_retries_back_off_exponentially_and_stop(pipeline: dlt.Pipeline, api: Emulator) -> None:
     api.add_fault(FaultRule("http", status=503, endpoints=("getusersummary",)))
-    run(pipeline, api, resources=["user_summary"], max_retries=3, retry_backoff_seconds=0.05)
+    run(pipeline, api, resources=["user_summary"], max_retries=4, retry_backoff_seconds=0.5)
     tries = api.data_requests("user_summary")
-    assert len(tries) == 4  # one window, 1 + 3 retries, then the endpoint stops
+    assert len(tries) == 5  # one window, 1 + 4 retries, then the endpoint stops
     gaps = [later.at - earlier.at for earlier, later in zip(tries, tries[1:])]
-    for gap, wait in zip(gaps, (0.05, 0.1, 0.2)):
-        assert wait * 0.9 <= gap < wait + 2.0
+    waits = (0.5, 1.0, 2.0, 4.0)
+    # a retry is sent after the answer before it, which the emulator logged on arrival, so
+    # load can only lengthen a gap: each is at least its wait. And the first is short, so no
+    # constant delay passes (it would have to be >= 3.6 s and < 2.5 s at once; one of 2 s
+    # passed the bounds this test had before)
+    assert all(gap >= wait * 0.9 for gap, wait in zip(gaps, waits)), gaps
+    assert gaps[0] < waits[0] + 2.0, gaps
     assert last_sync_log(pipeline)["user_summary"]["status"] == "failed"
 
 
