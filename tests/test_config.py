@@ -4,10 +4,11 @@ import re
 from datetime import date, datetime
 from typing import Any, Dict
 
+import dlt
 import pendulum
 import pytest
 
-from tests.helpers import source
+from tests.helpers import run, source
 from wechat_datacube_source import ConfigurationError, wechat_datacube_accounts
 from wechat_datacube_source.config import parse_day
 from wechat_datacube_source.emulator import Emulator
@@ -82,10 +83,20 @@ KEYS = {
 }
 
 
+def test_a_run_with_good_settings_calls(pipeline: dlt.Pipeline, api: Emulator) -> None:
+    """The control of the test below: the statement it runs calls WeChat when the settings
+    are good (building a source alone never calls, so asserting no call after it proved
+    nothing)."""
+    run(pipeline, api, resources=["user_cumulate"])
+    assert api.requests
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_configuration_fails_before_any_call_naming_the_key(api: Emulator, case: str) -> None:
+def test_bad_configuration_fails_before_any_call_naming_the_key(
+    pipeline: dlt.Pipeline, api: Emulator, case: str
+) -> None:
     with pytest.raises(ConfigurationError) as raised:
-        source(api, **CASES[case])
+        run(pipeline, api, **{"resources": ["user_cumulate"], **CASES[case]})
     error = raised.value
     assert error.key == KEYS[case]
     assert str(error).startswith(f"{KEYS[case]}: ")
