@@ -199,6 +199,39 @@ def test_field_names_that_collide_are_empty_or_reserved_land_renamed(
         assert server.calls("getusersummary") and logs["user_summary"]["status"] == "ok"
 
 
+def test_a_column_an_earlier_run_stored_keeps_its_type_in_the_next_run(
+    pipeline: dlt.Pipeline,
+) -> None:
+    """The resource reads the stored schema: a value of another type in a later run lands
+    beside the column, which keeps its type (a unit test of `to_arrow` given a schema of the
+    test's own making stayed green, with 38 others, while the resource ignored the stored one).
+    """
+    sent: Dict[str, Any] = {"value": 42}
+
+    def answer(request: Request) -> Reply:
+        reply = wechat_like(request)
+        if request.name == "getusercumulate":
+            for row in reply.body["list"]:
+                row["brand_new_metric"] = sent["value"]
+        return reply
+
+    with HostileServer(answer) as server:
+        load(pipeline, server, resources=["user_cumulate"])
+        sent["value"] = "many"  # the refresh window's days come again, with a word
+        logs = load(pipeline, server, resources=["user_cumulate"])
+    column = pipeline.default_schema.get_table_columns("user_cumulate")["brand_new_metric"]
+    assert column["data_type"] == "bigint"
+    landed = query(
+        pipeline,
+        "SELECT brand_new_metric, brand_new_metric__v_text, COUNT(*) FROM wechat.user_cumulate "
+        "GROUP BY 1, 2 ORDER BY 1",
+    )
+    assert landed == [(42, None, 4), (None, "many", 3)]
+    assert (
+        "many is not bigint, kept in brand_new_metric__v_text" in logs["user_cumulate"]["message"]
+    )
+
+
 def columns(pipeline: dlt.Pipeline) -> Dict[str, List[str]]:
     schema = pipeline.default_schema
     return {name: list(schema.get_table_columns(name)) for name in schema.data_table_names()}
