@@ -47,6 +47,26 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _start(bin_dir: Path, folder: Path, data: Path, attempts: int = 5) -> int:
+    """Starts the cluster on a free loopback port; its port. A port found free may be taken
+    by another process before the server binds it (two test sessions at once): then the
+    start fails, and another port is tried."""
+    for _ in range(attempts):
+        port = _free_port()
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        command = [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w"]
+        started = subprocess.run(
+            _as_server_user([*command, "-l", str(folder / "log"), "start"]),
+            capture_output=True,
+            timeout=120,
+        )
+        if started.returncode == 0:
+            return port
+    raise subprocess.CalledProcessError(
+        started.returncode, started.args, started.stdout, started.stderr
+    )
+
+
 @contextmanager
 def throwaway_server(bin_dir: Path) -> Iterator[str]:
     """A fresh cluster on a free loopback port; yields its DSN and removes it afterwards."""
@@ -54,7 +74,6 @@ def throwaway_server(bin_dir: Path) -> Iterator[str]:
     data = folder / "data"
     if os.geteuid() == 0:
         shutil.chown(folder, SERVER_USER)
-    port = _free_port()
     run = {"check": True, "capture_output": True, "timeout": 120}
     subprocess.run(
         _as_server_user(
@@ -62,23 +81,7 @@ def throwaway_server(bin_dir: Path) -> Iterator[str]:
         ),
         **run,
     )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        _as_server_user(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-w",
-                "-l",
-                str(folder / "log"),
-                "start",
-            ]
-        ),
-        **run,
-    )
+    port = _start(bin_dir, folder, data)
     try:
         # trust authentication on loopback; dlt insists on a password in the DSN all the same
         yield f"postgresql://postgres:unused@127.0.0.1:{port}/postgres"
