@@ -331,3 +331,20 @@ def test_a_parser_upgrade_rebuilds_a_window_it_had_set_aside(
     assert [row["user_source"] for row in rows] == [99999999]
     assert not outcomes[0].failed
     assert any("older documented shape" in note for note in outcomes[0].notes)
+
+
+def test_a_recent_day_set_aside_is_asked_again_in_the_refresh_window_without_harm(
+    tmp_path: Path, api: Emulator
+) -> None:
+    bad = LAST_COMPLETE - timedelta(days=1)  # within the refresh window of every later run
+    api.add_fault(FaultRule("malformed", endpoints=("user_summary",), dates=(bad,)))
+    settings = dict(start_date=START, resources=["user_summary"], max_retries=0)
+    pipeline = make_pipeline(tmp_path)
+    for _ in range(5):
+        run(pipeline, api, **settings)
+        log = last_sync_log(pipeline)["user_summary"]
+    # the refresh window holding the day set aside is split down to it, run after run
+    assert log["status"] == "partial" and f"{bad}..{bad} (" in log["message"]
+    days = {row["ref_date"] for row in table_rows(pipeline, "user_summary")}
+    all_days = {START + timedelta(days=n) for n in range((LAST_COMPLETE - START).days + 1)}
+    assert all_days - days == {bad}

@@ -67,3 +67,13 @@ def test_a_bounded_backfill_only_reads_what_is_set_aside() -> None:
     assert not failures(state).is_set_aside(days(7, 13), "the body is not JSON")
     assert not failures(state).is_set_aside(days(0, 6), "`list` is dict, not a list")
     assert state == {SET_ASIDE_KEY: {str(days(3, 3)): "the body is not JSON"}}
+
+
+def test_the_days_of_a_set_aside_window_asked_in_another_shape_are_set_aside_and_split() -> None:
+    # a refresh window that holds a day set aside by an earlier run, failing the same way
+    state: Dict[str, Any] = {SET_ASIDE_KEY: {str(days(3, 3)): "the body is not JSON"}}
+    assert failures(state).failed(days(0, 6), "the body is not JSON")
+    first, second = halve(days(0, 6))
+    failures(state).split(days(0, 6), (first, second))  # (raised KeyError before)
+    failures(state).landed(first)
+    assert failures(state).set_aside() == [days(3, 3), second]

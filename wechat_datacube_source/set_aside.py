@@ -50,9 +50,12 @@ class PayloadFailures:
 
     def failed(self, window: Window, problem: str) -> bool:
         """Counts this run's failure of `window`; True if the window is (now) set aside."""
-        if self.is_set_aside(window, problem):
-            return True
         aside: Dict[str, str] = self.state.get(SET_ASIDE_KEY, {})
+        if self.is_set_aside(window, problem):
+            # (the days of a set-aside window asked in another shape: set aside in this one,
+            # so that it can be split down to them)
+            self.state[SET_ASIDE_KEY] = {str(window): problem, **aside}
+            return True
         streak = self.state.get(STREAK_KEY)
         runs = 1
         if (
