@@ -14,9 +14,9 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from tests.helpers import query, snapshot
 from tests.hostile import HostileServer, wechat_like
 from tests.test_hostile import clean_load, columns, hostile_source
+from wechat_datacube_source.account_run import new_run_id
 from wechat_datacube_source.loading import NOT_LOADED, load_source
 from wechat_datacube_source.report import EXIT_OK, EXIT_PIPELINE
-from wechat_datacube_source.resources import new_run_id
 
 
 def test_run_ids_sort_in_run_order_even_within_one_clock_tick() -> None:
@@ -79,3 +79,35 @@ def test_a_load_no_retry_can_fix_never_jams_later_runs_and_is_never_called_ok(
     assert outcome.exit_code == EXIT_OK and outcome.problems == []
     reference = clean_load(tmp_path, destination, resources=tables)
     assert snapshot(pipeline, columns(reference)) == snapshot(reference)
+
+
+def test_a_source_run_three_times_leaves_no_thread_and_gets_a_run_id_each_time(
+    tmp_path: Path, clock: Any
+) -> None:
+    """Per-run things are made when the extract starts and released when it ends: a source
+    built with its own pool left 8 idle threads per run (24 after three), and every run of
+    one source object wrote its sync_log rows under the same run id."""
+    import threading
+
+    from tests.helpers import make_pipeline, source, table_rows
+    from wechat_datacube_source.emulator import Emulator
+
+    with Emulator() as api:
+        before = {thread.ident for thread in threading.enumerate()}
+        once = source(api, resources=["user_summary", "user_cumulate"])
+        pipeline = make_pipeline(tmp_path)
+        left = []
+        for _ in range(3):
+            pipeline.run(once).raise_on_failed_jobs()
+            left.append(sorted(t.name for t in threading.enumerate() if t.ident not in before))
+            # no thread of the run's pool is left (the deadline watchdog is one per process)
+            assert not [name for name in left[-1] if name.startswith("wechat-datacube_")]
+        assert left[0] == left[2], left
+        runs = [row["run_id"] for row in table_rows(pipeline, "sync_log")]
+    assert len(runs) == 6 and len(set(runs)) == 3
+    # in run order: each run's id sorts after the one before
+    by_load = {}
+    for row in table_rows(pipeline, "sync_log"):
+        by_load.setdefault(row["_dlt_load_id"], set()).add(row["run_id"])
+    ordered = [ids.pop() for _, ids in sorted(by_load.items())]
+    assert ordered == sorted(ordered) and len(ordered) == 3

@@ -14,7 +14,6 @@ name that keeps its own state, per account (accounts.py says why).
 """
 
 import inspect
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
@@ -25,6 +24,7 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
+from .account_run import AccountRun, RunScope, account_pool
 from .accounts import account_settings, configured_accounts, pipeline_name_for
 from .catalog import ENDPOINTS, Endpoint
 from .client import WeChatClient
@@ -40,7 +40,6 @@ from .errors import (
 from .redaction import Redactor
 from .resources import (
     CODE_LABEL_COLUMNS,
-    AccountRun,
     code_labels,
     declare_tables,
     endpoint_rows,
@@ -148,23 +147,26 @@ def wechat_datacube(
         keep_raw_responses=keep_raw_responses,
         set_aside_after_failures=set_aside_after_failures,
     )
-    run = AccountRun(
-        app_id=config.app_id,
-        client=_client(config),
-        last_complete_day=config.last_complete_day,
-        start_date=config.start_date,
-        # every request of the account runs in this pool: its width is the in-flight limit
-        pool=ThreadPoolExecutor(
-            config.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
-        ),
-        keep_raw_responses=config.keep_raw_responses,
-        set_aside_after_failures=config.set_aside_after_failures,
-    )
+
+    def account_run() -> AccountRun:
+        """What one run shares: made when its extract starts (`RunScope`)."""
+        client = _client(config)
+        return AccountRun(
+            app_id=config.app_id,
+            client=client,
+            last_complete_day=last_complete_day(),
+            start_date=config.start_date,
+            pool=account_pool(client),
+            keep_raw_responses=config.keep_raw_responses,
+            set_aside_after_failures=config.set_aside_after_failures,
+        )
+
+    scope = RunScope(account_run)
     yield dlt.resource(
         code_labels, name="code_labels", write_disposition="replace", columns=CODE_LABEL_COLUMNS
     )()
     for endpoint in ENDPOINTS:
-        yield _endpoint_resource(endpoint, run, config)
+        yield _endpoint_resource(endpoint, scope, config)
 
 
 def _client(config: SourceConfig) -> WeChatClient:
@@ -180,7 +182,7 @@ def _client(config: SourceConfig) -> WeChatClient:
     return WeChatClient(transport, tokens)
 
 
-def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig) -> DltResource:
+def _endpoint_resource(endpoint: Endpoint, scope: RunScope, config: SourceConfig) -> DltResource:
     # a week or month row is labelled with its first day, which may precede start_date
     initial = first_label(endpoint, config.start_date)
     if config.end_date is not None:
@@ -201,7 +203,7 @@ def _endpoint_resource(endpoint: Endpoint, run: AccountRun, config: SourceConfig
         name=endpoint.table,
         write_disposition="merge",
         selected=endpoint.table in config.tables,
-    )(endpoint, run, cursor)
+    )(endpoint, scope, cursor)
     declare_tables(resource, endpoint)
     return resource
 

@@ -40,7 +40,6 @@ class SourceConfig:
     start_date: date
     end_date: Optional[date]
     tables: Tuple[str, ...]
-    last_complete_day: date
     retry_policy: RetryPolicy
     limits: CallLimits
     keep_raw_responses: bool
@@ -177,7 +176,6 @@ def validate(
         start_date=start,
         end_date=end,
         tables=tables,
-        last_complete_day=last_complete_day,
         retry_policy=policy,
         limits=limits,
         keep_raw_responses=_check_flag("keep_raw_responses", keep_raw_responses),

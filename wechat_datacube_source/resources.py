@@ -24,10 +24,8 @@ Instead each endpoint writes one `sync_log` row that says what happened.
 """
 
 import logging
-import threading
-import uuid
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
@@ -37,9 +35,9 @@ from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.extract.resource import DltResource
 from dlt.sources import incremental as Incremental
 
+from .account_run import AccountRun, RunScope
 from .arrow_tables import Row, to_arrow
 from .catalog import ColumnType, Endpoint
-from .client import WeChatClient
 from .errors import ErrorKind, PayloadError, WeChatApiError, error_code
 from .labels import label_rows
 from .raw_archive import (
@@ -53,8 +51,6 @@ from .redaction import Redactor
 from .set_aside import PayloadFailures
 from .settings import (
     ARROW_BATCH_ROWS,
-    DEFAULT_KEEP_RAW_RESPONSES,
-    DEFAULT_SET_ASIDE_AFTER_FAILURES,
     NOT_READY_PLAUSIBLE_DAYS,
     SYNC_LOG_TABLE,
 )
@@ -94,48 +90,6 @@ CODE_LABEL_COLUMNS: TTableSchemaColumns = {
     name: {"data_type": "text", "nullable": False}
     for name in ("field", "code", "label_en", "label_zh")
 }
-
-
-@dataclass(frozen=True)
-class AccountRun:
-    """What every endpoint resource of one account shares in one run."""
-
-    app_id: str
-    client: WeChatClient
-    last_complete_day: date
-    start_date: date
-    """First day of a first run (the `start_date` setting, or its default)."""
-    pool: ThreadPoolExecutor
-    """Fetches windows ahead for all endpoints; as wide as the account's in-flight limit."""
-    keep_raw_responses: bool = DEFAULT_KEEP_RAW_RESPONSES
-    set_aside_after_failures: int = DEFAULT_SET_ASIDE_AFTER_FAILURES
-    run_id: str = field(default_factory=lambda: new_run_id())
-
-    @property
-    def lookahead(self) -> int:
-        """Windows of one endpoint queued before the oldest one is committed: twice the pool,
-        so its threads still have work while the oldest window is turned into rows."""
-        return 2 * self.client.transport.limits.max_concurrent_requests
-
-    def redact(self, text: str) -> str:
-        """`text` without the account's secrets: what the run writes may quote what WeChat
-        sent, and a server may echo the token or the secret."""
-        return self.client.transport.redactor(text)
-
-
-_run_id_lock = threading.Lock()
-_last_run_started = datetime.min.replace(tzinfo=timezone.utc)
-
-
-def new_run_id() -> str:
-    """A run id that sorts in run order: its start to the microsecond (never the same twice
-    in a process, even if the clock stands still or steps back), then a random suffix that
-    keeps processes apart."""
-    global _last_run_started
-    with _run_id_lock:
-        started = max(datetime.now(timezone.utc), _last_run_started + timedelta(microseconds=1))
-        _last_run_started = started
-    return f"{started:%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -250,10 +204,15 @@ class SyncLog:
 
 def endpoint_rows(
     endpoint: Endpoint,
-    run: AccountRun,
+    scope: RunScope,
     cursor: Incremental[date] = dlt.sources.incremental("ref_date"),  # noqa: B008 (dlt idiom)
 ) -> Iterator[Any]:
     """Rows of one endpoint for this run, then its `sync_log` row."""
+    with scope.run() as run:
+        yield from _endpoint_rows(endpoint, run, cursor)
+
+
+def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date]) -> Iterator[Any]:
     # the windows below are the range; dlt's filter would drop re-fetched rows. (None is
     # documented: "leaves the range as is and only disables filtering"; typed as a value.)
     cursor.advance(None)  # type: ignore[arg-type]

@@ -1,0 +1,115 @@
+"""One run of one account: what its endpoints share, made when the run's extract starts and
+released when it ends.
+
+A source object is made once and may be run many times (an Airflow worker runs many, a user
+reruns one in a notebook). What a run shares, its thread pool, its run id, the day it treats
+as the last complete one, therefore belongs to the run, not to the source: made when the first
+endpoint of an extract starts and released when the last one ends (`RunScope`). A source built
+with a pool of its own left 8 idle threads per run in the process, and every rerun of one
+source object wrote `sync_log` rows under the same run id.
+"""
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Iterator, Optional
+
+import dlt
+
+from .client import WeChatClient
+from .settings import DEFAULT_KEEP_RAW_RESPONSES, DEFAULT_SET_ASIDE_AFTER_FAILURES
+
+
+@dataclass(frozen=True)
+class AccountRun:
+    """What every endpoint resource of one account shares in one run."""
+
+    app_id: str
+    client: WeChatClient
+    last_complete_day: date
+    start_date: date
+    """First day of a first run (the `start_date` setting, or its default)."""
+    pool: ThreadPoolExecutor
+    """Fetches windows ahead for all endpoints; as wide as the account's in-flight limit."""
+    keep_raw_responses: bool = DEFAULT_KEEP_RAW_RESPONSES
+    set_aside_after_failures: int = DEFAULT_SET_ASIDE_AFTER_FAILURES
+    run_id: str = field(default_factory=lambda: new_run_id())
+
+    @property
+    def lookahead(self) -> int:
+        """Windows of one endpoint queued before the oldest one is committed: twice the pool,
+        so its threads still have work while the oldest window is turned into rows."""
+        return 2 * self.client.transport.limits.max_concurrent_requests
+
+    def close(self) -> None:
+        """Releases the run's threads and connections. The windows still queued belong to
+        endpoints that stopped; those in flight end within their deadline; no thread
+        outlives the run."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.client.transport.session.close()
+
+    def redact(self, text: str) -> str:
+        """`text` without the account's secrets: what the run writes may quote what WeChat
+        sent, and a server may echo the token or the secret."""
+        return self.client.transport.redactor(text)
+
+
+_run_id_lock = threading.Lock()
+_last_run_started = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def new_run_id() -> str:
+    """A run id that sorts in run order: its start to the microsecond (never the same twice
+    in a process, even if the clock stands still or steps back), then a random suffix that
+    keeps processes apart."""
+    global _last_run_started
+    with _run_id_lock:
+        started = max(datetime.now(timezone.utc), _last_run_started + timedelta(microseconds=1))
+        _last_run_started = started
+    return f"{started:%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
+
+
+def account_pool(client: WeChatClient) -> ThreadPoolExecutor:
+    """Every request of the account runs in this pool: its width is the in-flight limit."""
+    return ThreadPoolExecutor(
+        client.transport.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
+    )
+
+
+class RunScope:
+    """The `AccountRun` of the extract under way: the same for every endpoint of one extract
+    (one run id), a new one for each extract, its pool shut down when its last endpoint ends.
+
+    An extract is told by dlt's load package: each extract writes a package of its own. An
+    endpoint that starts after the others of its extract have ended (dlt starts resources
+    lazily) gets a run with the same id and a pool and connections of its own.
+    """
+
+    def __init__(self, make: Callable[[], AccountRun]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._run: Optional[AccountRun] = None
+        self._package: Optional[str] = None
+        self._users = 0
+
+    @contextmanager
+    def run(self) -> Iterator[AccountRun]:
+        package = dlt.current.load_package_state().get("load_id")
+        with self._lock:
+            if self._run is None or package != self._package:
+                self._run, self._package = self._make(), package
+            elif self._users == 0:  # (its pool and connections were released)
+                self._run = replace(self._make(), run_id=self._run.run_id)
+            self._users += 1
+            run = self._run
+        try:
+            yield run
+        finally:
+            with self._lock:
+                self._users -= 1
+                last = self._users == 0
+            if last:
+                run.close()
