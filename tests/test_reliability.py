@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Tuple
 
 import dlt
 import pytest
+import requests
 import time_machine
 
 from tests.helpers import (
@@ -204,7 +205,7 @@ def test_tokens_rotating_in_their_last_five_minutes_keep_working(
     from tests.helpers import make_pipeline
 
     # a 302 s stable token is inside its last 5 minutes after 2 s: another system's fetch then
-    # rotates it, and the token this source holds must stay valid until it expires
+    # rotates it, and the token this source held must stay valid until it expires
     with Emulator(token_ttl_seconds=302) as api:
         first, second = make_pipeline(tmp_path / "a", "a"), make_pipeline(tmp_path / "b", "b")
         ours = source(api, **SETTINGS)
@@ -213,10 +214,20 @@ def test_tokens_rotating_in_their_last_five_minutes_keep_working(
         clock.shift(timedelta(seconds=5))
         run(second, api, **SETTINGS)
         rotated = {r.params["access_token"] for r in api.data_requests()} - held
+        (token,) = held
+        day = {"begin_date": str(LAST_COMPLETE), "end_date": str(LAST_COMPLETE)}
+        still = requests.post(
+            f"{api.base_url}/datacube/getusercumulate",
+            params={"access_token": token},
+            json=day,
+            timeout=10,
+        ).json()
+        # a run of the same source object again: a run has its own client and token
         before = len(api.requests)
-        first.run(ours)  # the same source: its cached token, now the older of the two
+        first.run(ours)
         again = {r.params["access_token"] for r in api.requests[before:] if r.begin}
-    assert len(held) == 1 and len(rotated) == 1 and again == held
+    assert len(held) == 1 and len(rotated) == 1 and len(again) == 1
+    assert still.get("errcode", 0) == 0 and still["list"]
     assert all(r.errcode == 0 for r in api.requests)
     assert snapshot(first) == snapshot(second) == clean
 
