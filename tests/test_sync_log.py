@@ -111,3 +111,18 @@ def test_a_source_run_three_times_leaves_no_thread_and_gets_a_run_id_each_time(
         by_load.setdefault(row["_dlt_load_id"], set()).add(row["run_id"])
     ordered = [ids.pop() for _, ids in sorted(by_load.items())]
     assert ordered == sorted(ordered) and len(ordered) == 3
+
+
+def test_a_source_iterated_with_no_pipeline_yields_its_rows_once_a_run(clock: Any) -> None:
+    """`list(source)` to look at rows, as dlt allows: no load package, still one run each."""
+    from tests.helpers import source
+    from wechat_datacube_source.emulator import Emulator
+
+    with Emulator() as api:
+        once = source(api, resources=["user_cumulate"])
+        logs = []
+        for _ in range(2):
+            items = list(once.with_resources("user_cumulate"))
+            logs += [item for item in items if isinstance(item, dict) and "run_id" in item]
+    assert len(logs) == 2 and logs[0]["run_id"] < logs[1]["run_id"]
+    assert all(log["status"] == "ok" and log["rows"] == 30 for log in logs)

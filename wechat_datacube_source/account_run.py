@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterator, Optional
 
 import dlt
+from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
 
 from .client import WeChatClient
 from .settings import DEFAULT_KEEP_RAW_RESPONSES, DEFAULT_SET_ASIDE_AFTER_FAILURES
@@ -84,8 +85,9 @@ class RunScope:
     (one run id), a new one for each extract, its pool shut down when its last endpoint ends.
 
     An extract is told by dlt's load package: each extract writes a package of its own. An
-    endpoint that starts after the others of its extract have ended (dlt starts resources
-    lazily) gets a run with the same id and a pool and connections of its own.
+    endpoint that starts after the others of its extract have ended gets a run with the same
+    id and a pool and connections of its own. A source iterated with no pipeline (`list(...)`,
+    to look at rows) has no package: each iteration is a run.
     """
 
     def __init__(self, make: Callable[[], AccountRun]) -> None:
@@ -97,9 +99,13 @@ class RunScope:
 
     @contextmanager
     def run(self) -> Iterator[AccountRun]:
-        package = dlt.current.load_package_state().get("load_id")
+        package = _package_under_way()
         with self._lock:
-            if self._run is None or package != self._package:
+            if (
+                self._run is None
+                or package != self._package
+                or (package is None and self._users == 0)  # iterated with no pipeline
+            ):
                 self._run, self._package = self._make(), package
             elif self._users == 0:  # (its pool and connections were released)
                 self._run = replace(self._make(), run_id=self._run.run_id)
@@ -113,3 +119,11 @@ class RunScope:
                 last = self._users == 0
             if last:
                 run.close()
+
+
+def _package_under_way() -> Optional[str]:
+    """The load id of dlt's extract under way, or None if there is none."""
+    try:
+        return dlt.current.load_package_state().get("load_id")
+    except CurrentLoadPackageStateNotAvailable:
+        return None
