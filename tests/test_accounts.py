@@ -185,14 +185,26 @@ def test_one_account_failing_leaves_the_others_whole(
         assert shared[(table, A)] == reference[(table, A)], table
 
 
-def test_every_account_is_checked_before_any_call(accounts_api: Emulator) -> None:
+def test_every_account_is_checked_before_any_call(tmp_path: Path, accounts_api: Emulator) -> None:
+    def run_all(accounts: List[Dict[str, Any]]) -> None:
+        """Every account run, one after another, as the pipeline script does."""
+        destination = dlt.destinations.duckdb(str(tmp_path / "accounts.duckdb"))
+        for account in wechat_datacube_accounts(
+            accounts, base_url=accounts_api.base_url, resources=["user_cumulate"]
+        ):
+            load(tmp_path, destination, account)
+
     broken = entries()
     broken[2]["start_date"] = "2024-02-30"
     with pytest.raises(ConfigurationError, match=r"accounts\[2\]\.start_date"):
-        wechat_datacube_accounts(broken, base_url=accounts_api.base_url)
+        run_all(broken)
     twice = [*entries(), entries()[0]]
     with pytest.raises(ConfigurationError, match=r"accounts\[3\]\.app_id: .* listed twice"):
-        wechat_datacube_accounts(twice, base_url=accounts_api.base_url)
+        run_all(twice)
     with pytest.raises(ConfigurationError, match=r"accounts\[0\]\.app_scret: is not a setting"):
-        wechat_datacube_accounts([{"app_id": A, "app_scret": "x"}], base_url=accounts_api.base_url)
+        run_all([{"app_id": A, "app_scret": "x"}])
+    # not even the accounts before the bad entry were run
     assert accounts_api.requests == []
+    # (the control: with good entries, the same statement calls for every account)
+    run_all(entries())
+    assert {r.app_id for r in accounts_api.data_requests()} == set(SECRETS)
