@@ -1,6 +1,7 @@
 """sync_log tells the truth about each run: run ids in run order, no `ok` for rows that did
 not reach the destination."""
 
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -113,16 +114,38 @@ def test_a_source_run_three_times_leaves_no_thread_and_gets_a_run_id_each_time(
     assert ordered == sorted(ordered) and len(ordered) == 3
 
 
-def test_a_source_iterated_with_no_pipeline_yields_its_rows_once_a_run(clock: Any) -> None:
-    """`list(source)` to look at rows, as dlt allows: no load package, still one run each."""
-    from tests.helpers import source
-    from wechat_datacube_source.emulator import Emulator
+def test_a_source_iterated_with_no_pipeline_yields_its_rows_once_a_run() -> None:
+    """`list(source)` to look at rows, as dlt allows: no load package, still one run each.
 
+    In a process of its own: with no pipeline of its own, dlt lends a source the state of the
+    pipeline active in the process, which in a test worker is another test's."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+    from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
+
+    code = (
+        "import json, sys\n"
+        "from wechat_datacube_source import wechat_datacube\n"
+        "once = wechat_datacube(app_id=sys.argv[1], app_secret=sys.argv[2], base_url=sys.argv[3],"
+        " resources=['user_cumulate'])\n"
+        "for _ in range(2):\n"
+        "    items = list(once.with_resources('user_cumulate'))\n"
+        "    logs = [i for i in items if isinstance(i, dict) and 'run_id' in i]\n"
+        "    print(json.dumps([(l['run_id'], l['status'], l['rows']) for l in logs]))\n"
+    )
     with Emulator() as api:
-        once = source(api, resources=["user_cumulate"])
-        logs = []
-        for _ in range(2):
-            items = list(once.with_resources("user_cumulate"))
-            logs += [item for item in items if isinstance(item, dict) and "run_id" in item]
-    assert len(logs) == 2 and logs[0]["run_id"] < logs[1]["run_id"]
-    assert all(log["status"] == "ok" and log["rows"] == 30 for log in logs)
+        done = subprocess.run(
+            [sys.executable, "-c", code, DEMO_APP_ID, DEMO_APP_SECRET, api.base_url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "RUNTIME__DLTHUB_TELEMETRY": "false"},
+        )
+    assert done.returncode == 0, done.stderr
+    (first,), (second,) = [json.loads(line) for line in done.stdout.splitlines()[-2:]]
+    assert first[1:] == second[1:] == ["ok", 30]  # 30 days, one row each, both times
+    assert first[0] < second[0]
