@@ -5,7 +5,7 @@ endpoint-specific facts (spans, keys, earliest dates) live in `catalog.py`.
 """
 
 from datetime import date, timedelta, timezone
-from typing import Final, FrozenSet, Literal, Mapping
+from typing import Final, FrozenSet, Mapping
 
 DEFAULT_BASE_URL: Final = "https://api.weixin.qq.com"
 
@@ -30,7 +30,6 @@ DEFAULT_INITIAL_DAYS: Final = 30
 # Re-fetched on every run unless the catalog says otherwise: numbers of the last days still move.
 DEFAULT_REFRESH_DAYS: Final = 3
 
-TokenMode = Literal["stable", "classic"]
 TOKEN_MODES: Final = ("stable", "classic")
 
 # Token cache: refresh this many seconds before WeChat says the token expires. stable_token
@@ -41,10 +40,8 @@ TOKEN_EXPIRY_MARGIN_SECONDS: Final = 300
 MAX_TOKEN_LIFETIME_SECONDS: Final = 7200.0
 MIN_TOKEN_LIFETIME_SECONDS: Final = 60.0
 
-# errcodes meaning "your token is bad": refresh once and retry once, never loop (WxJava, wechatpy).
-TOKEN_ERRCODES: Final[FrozenSet[int]] = frozenset({40001, 40014, 42001})
-# errcodes worth retrying with backoff: system busy and the per-minute limit.
-TRANSIENT_ERRCODES: Final[FrozenSet[int]] = frozenset({-1, 45011})
+# errcodes and what each means for a run live in one table, `errors._KINDS`; HTTP statuses
+# worth retrying with backoff:
 TRANSIENT_HTTP_STATUSES: Final[FrozenSet[int]] = frozenset({429, 500, 502, 503, 504})
 
 # Retry policy for transient faults (bounded exponential backoff).
