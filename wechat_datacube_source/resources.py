@@ -265,7 +265,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
         error = fetched.error
         if fetched.unparsed:
             # what WeChat sent is kept whatever the parser thinks of it
-            tables.add(RAW_RESPONSES_TABLE, fetched.raw_rows)
+            tables.add(RAW_RESPONSES_TABLE, fetched.archived(run, endpoint, window))
             problem = run.redact(str(error))
             # (a bounded backfill only skips what is set aside: it changes no state)
             set_aside = (
@@ -303,7 +303,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
         if run.keep_raw_responses or failures.has(window):
             # a window that failed before is archived when it lands, whatever the setting:
             # a rebuild must find its newer body, or the failed one would win again
-            tables.add(RAW_RESPONSES_TABLE, fetched.raw_rows)
+            tables.add(RAW_RESPONSES_TABLE, fetched.archived(run, endpoint, window))
         rows = batch.rows
         tables.add(endpoint.table, rows)
         for table, child_rows in batch.children.items():
@@ -426,8 +426,27 @@ class Fetched:
     error: Optional[Exception] = None
     unparsed: bool = False
     """The error is the body's: it arrived but could not be read or turned into rows."""
-    raw_rows: List[Row] = field(default_factory=list)
-    """The `raw_responses` rows of the bodies received, whatever became of them."""
+    received: List[RawPage] = field(default_factory=list)
+    raw_rows: Optional[List[Row]] = None
+    """The `raw_responses` rows of the bodies received, once made (`archived`)."""
+
+    def archived(self, run: AccountRun, endpoint: Endpoint, window: Window) -> List[Row]:
+        """The `raw_responses` rows of the bodies received, whatever became of them."""
+        if self.raw_rows is None:
+            problem = None if self.error is None else run.redact(str(self.error))
+            redactor = run.client.transport.redactor
+            self.raw_rows = [
+                raw_row(
+                    run.run_id,
+                    run.app_id,
+                    endpoint,
+                    window,
+                    RawPage(page.page, page.fetched_at, redactor.mask_bytes(page.content)),
+                    problem,
+                )
+                for page in self.received
+            ]
+        return self.raw_rows
 
 
 def _fetch_window(
@@ -435,11 +454,10 @@ def _fetch_window(
 ) -> Fetched:
     """One window's rows (runs in the account's pool); not-ready answers are errors like
     61503. Never raises."""
-    received: List[RawPage] = []
     fetched = Fetched()
     # whatever one window meets stops only that window, a defect of ours included
     try:
-        body = run.client.fetch(endpoint, window, counter, received)
+        body = run.client.fetch(endpoint, window, counter, fetched.received)
     except Exception as error:  # noqa: BLE001
         fetched.error, fetched.unparsed = error, isinstance(error, PayloadError)
     else:
@@ -450,19 +468,10 @@ def _fetch_window(
                 fetched.batch = to_rows(endpoint, body, window, run.app_id)
             except Exception as error:  # noqa: BLE001
                 fetched.error, fetched.unparsed = error, True
-    problem = None if fetched.error is None else run.redact(str(fetched.error))
-    redactor = run.client.transport.redactor
-    fetched.raw_rows = [
-        raw_row(
-            run.run_id,
-            run.app_id,
-            endpoint,
-            window,
-            RawPage(page.page, page.fetched_at, redactor.mask_bytes(page.content)),
-            problem,
-        )
-        for page in received
-    ]
+    if run.keep_raw_responses or fetched.unparsed:
+        # compressed here, in the pool, when it is sure to be kept; otherwise only if the
+        # window turns out to have failed before (`PayloadFailures.has`)
+        fetched.archived(run, endpoint, window)
     return fetched
 
 
