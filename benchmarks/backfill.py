@@ -315,21 +315,28 @@ def scaling_child(days: int, folder: str) -> Dict[str, Any]:
     return asdict(result)
 
 
+def in_child(call: str, *arguments: Any) -> Any:
+    """`backfill.<call>(*arguments, folder)` in a child process of its own (its own peak RSS),
+    with a temporary folder; what it returned, through JSON."""
+    with tempfile.TemporaryDirectory() as folder:
+        listed = ", ".join(map(repr, (*arguments, folder)))
+        code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.{call}({listed})))"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def scaling(sizes: Sequence[int]) -> List[Result]:
     results = []
     for days in sizes:
-        with tempfile.TemporaryDirectory() as folder:
-            code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.scaling_child({days}, {folder!r})))"
-            out = subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            )
-            data = json.loads(out.stdout.strip().splitlines()[-1])
-            data["name"] = f"zero latency, {days} days"
-            results.append(Result(**data))
+        data = in_child("scaling_child", days)
+        data["name"] = f"zero latency, {days} days"
+        results.append(Result(**data))
     return results
 
 
-def raw_archive_child(days: int, folder: str, keep: bool) -> Dict[str, Any]:
+def raw_archive_child(days: int, keep: bool, folder: str) -> Dict[str, Any]:
     """A zero-latency backfill with `keep_raw_responses` on or off (a child process): its
     result, the DuckDB file's size, and the archive's bodies, compressed and as sent."""
     name = "raw_on" if keep else "raw_off"
@@ -354,15 +361,9 @@ def raw_archive_child(days: int, folder: str, keep: bool) -> Dict[str, Any]:
 
 def raw_archive_cost(days: int) -> Dict[str, Dict[str, Any]]:
     """Part 6, each setting in a child process of its own (its own peak RSS)."""
-    costs = {}
-    for keep in (False, True):
-        with tempfile.TemporaryDirectory() as folder:
-            code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.raw_archive_child({days}, {folder!r}, {keep})))"
-            out = subprocess.run(
-                [sys.executable, "-c", code], capture_output=True, text=True, check=True
-            )
-            costs["on" if keep else "off"] = json.loads(out.stdout.strip().splitlines()[-1])
-    return costs
+    return {
+        "on" if keep else "off": in_child("raw_archive_child", days, keep) for keep in (False, True)
+    }
 
 
 def raw_archive_table(costs: Dict[str, Dict[str, Any]]) -> str:
