@@ -94,9 +94,11 @@ VIEWS: Tuple[View, ...] = (
         tables=("user_read", "code_labels"),
         sql=f"""
             SELECT app_id, ref_date, source_code, source, source_zh, readers, reads,
-                   -- a decimal: PostgreSQL rounds no double to a number of places
-                   CAST(100.0 * readers / NULLIF(all_readers, 0) AS DECIMAL(9, 1))
-                       AS pct_of_all_readers
+                   -- ROUND of a decimal: PostgreSQL has no ROUND(double, places), and
+                   -- sqlglot writes DECIMAL(9, 1) as BigQuery's NUMERIC without its scale,
+                   -- so the cast alone would keep nine places there
+                   CAST(ROUND(CAST(100.0 * readers / NULLIF(all_readers, 0) AS DECIMAL(18, 6)), 1)
+                       AS DECIMAL(9, 1)) AS pct_of_all_readers
             FROM (
                 SELECT r.app_id, r.ref_date, r.user_source AS source_code,
                        l.label_en AS source, l.label_zh AS source_zh,
