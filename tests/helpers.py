@@ -145,10 +145,22 @@ def db_snapshot(path: Path, dataset: str = "wechat") -> Dict[str, List[str]]:
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "pipelines" / "wechat_datacube_pipeline.py"
+PINNED_CLOCK = ROOT / "tests" / "pinned_clock.py"
 
 
-def script_command(tmp_path: Path, *args: str, runner: Path = SCRIPT) -> List[str]:
-    return [sys.executable, str(runner), "--duckdb-file", str(tmp_path / "out.duckdb"), *args]
+def script_command(
+    tmp_path: Path, *args: str, runner: Path = SCRIPT, now: Optional[datetime] = None
+) -> List[str]:
+    """The command that runs `runner` (the script or a runner of it); at `now` when given."""
+    pinned = [str(PINNED_CLOCK), now.isoformat()] if now else []
+    return [
+        sys.executable,
+        *pinned,
+        str(runner),
+        "--duckdb-file",
+        str(tmp_path / "out.duckdb"),
+        *args,
+    ]
 
 
 def script_environment(tmp_path: Path, env: Dict[str, str]) -> Dict[str, str]:
@@ -164,10 +176,14 @@ def script_environment(tmp_path: Path, env: Dict[str, str]) -> Dict[str, str]:
 
 
 def run_script(
-    tmp_path: Path, *args: str, env: Dict[str, str], runner: Path = SCRIPT
+    tmp_path: Path,
+    *args: str,
+    env: Dict[str, str],
+    runner: Path = SCRIPT,
+    now: Optional[datetime] = None,
 ) -> "subprocess.CompletedProcess[str]":
     return subprocess.run(
-        script_command(tmp_path, *args, runner=runner),
+        script_command(tmp_path, *args, runner=runner, now=now),
         cwd=tmp_path,
         env=script_environment(tmp_path, env),
         capture_output=True,

@@ -1,7 +1,9 @@
 """Whole processes: killed at any point, racing for tokens, or failing; and no secret left behind.
 
-These run the pipeline script as users do, in subprocesses against an emulator on the real
-clock, and compare the DuckDB file they leave with a fault-free reference load.
+These run the pipeline script as users do, in subprocesses against an emulator, and compare
+the DuckDB file they leave with a fault-free reference load. Test, emulator and subprocesses
+share one pinned clock (`tests/pinned_clock.py`): on the real clock, a run that crossed 08:00
+Beijing time expected another last complete day than its reference.
 """
 
 import os
@@ -14,9 +16,12 @@ from typing import Dict, Iterator, List
 
 import duckdb
 import pytest
+import time_machine
 
 from tests.helpers import (
     DEMO_APP_ID,
+    LAST_COMPLETE,
+    NOW,
     ROOT,
     credentials,
     db_snapshot,
@@ -26,7 +31,6 @@ from tests.helpers import (
     script_command,
     script_environment,
 )
-from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.raw_archive import raw_body
 
@@ -35,14 +39,14 @@ KILL_RUNNER = ROOT / "tests" / "kill_runner.py"
 
 
 @pytest.fixture
-def live_api() -> Iterator[Emulator]:
+def live_api(clock: time_machine.Traveller) -> Iterator[Emulator]:
     with Emulator(latency_seconds=0.005) as api:
-        api.model(DEMO_APP_ID).cumulate(last_complete_day())  # warm: no slow first answer
+        api.model(DEMO_APP_ID).cumulate(LAST_COMPLETE)  # warm: no slow first answer
         yield api
 
 
 def settings() -> Dict[str, str]:
-    return {"resources": TABLES, "start_date": str(last_complete_day() - timedelta(days=9))}
+    return {"resources": TABLES, "start_date": str(LAST_COMPLETE - timedelta(days=9))}
 
 
 def arguments() -> List[str]:
@@ -55,7 +59,7 @@ def expected(tmp_path: Path) -> Dict[str, List[str]]:
 
 
 def finish_and_compare(tmp_path: Path, api: Emulator) -> None:
-    done = run_script(tmp_path, *arguments(), env=credentials(api))
+    done = run_script(tmp_path, *arguments(), env=credentials(api), now=NOW)
     assert done.returncode == 0, done.stdout + done.stderr
     assert db_snapshot(tmp_path / "out.duckdb") == expected(tmp_path)
 
@@ -69,6 +73,7 @@ def test_killed_mid_normalize_or_mid_load_the_next_run_converges(
         *arguments(),
         env={**credentials(live_api), "KILL_AT": point, "KILL_AFTER": "2"},
         runner=KILL_RUNNER,
+        now=NOW,
     )
     assert killed.returncode == -signal.SIGKILL
     finish_and_compare(tmp_path, live_api)
@@ -76,7 +81,7 @@ def test_killed_mid_normalize_or_mid_load_the_next_run_converges(
 
 def test_killed_mid_extract_the_next_run_converges(tmp_path: Path, live_api: Emulator) -> None:
     process = subprocess.Popen(
-        script_command(tmp_path, *arguments()),
+        script_command(tmp_path, *arguments(), now=NOW),
         cwd=tmp_path,
         env=script_environment(tmp_path, credentials(live_api)),
         stdout=subprocess.DEVNULL,
@@ -95,12 +100,12 @@ def test_killed_mid_extract_the_next_run_converges(tmp_path: Path, live_api: Emu
 
 
 def test_two_classic_mode_processes_invalidating_each_others_tokens_both_converge(
-    tmp_path: Path,
+    tmp_path: Path, clock: time_machine.Traveller
 ) -> None:
     # cgi-bin/token invalidates the previous token after a grace period (5 minutes at WeChat;
     # a tenth of a second here, so the processes keep knocking each other's token out)
     with Emulator(latency_seconds=0.05, classic_grace_seconds=0.1) as api:
-        api.model(DEMO_APP_ID).cumulate(last_complete_day())
+        api.model(DEMO_APP_ID).cumulate(LAST_COMPLETE)
         # the first data request is answered 8 s late, so the first process is certainly
         # still running when the second one (started once the first holds a token) fetches
         # its own: the two runs overlap however slowly the machine starts them
@@ -111,7 +116,7 @@ def test_two_classic_mode_processes_invalidating_each_others_tokens_both_converg
             folder.mkdir()
             processes.append(
                 subprocess.Popen(
-                    script_command(folder, *arguments()),
+                    script_command(folder, *arguments(), now=NOW),
                     cwd=folder,
                     env=script_environment(folder, env),
                     stdout=subprocess.PIPE,
@@ -161,12 +166,12 @@ STATIC_TOKEN = "ACCESS_TOKEN_RECOGNISABLE_0123456789abcdefghijklmnopqrstuvwxyz"
     ["failing-window", "quota", "token-faults", "static-token-rejected", "ip-not-whitelisted"],
 )
 def test_no_secret_is_left_in_any_output_log_state_trace_or_table(
-    tmp_path: Path, scenario: str
+    tmp_path: Path, scenario: str, clock: time_machine.Traveller
 ) -> None:
     with Emulator({DEMO_APP_ID: SECRET}) as api:
         env = credentials(api, app_secret=SECRET, max_retries="1")
         env["RUNTIME__LOG_LEVEL"] = "DEBUG"  # the most dlt ever writes
-        broken = last_complete_day() - timedelta(days=3)
+        broken = LAST_COMPLETE - timedelta(days=3)
         if scenario == "failing-window":
             api.add_fault(FaultRule("drop", endpoints=("getuserread",), dates=(broken,)))
         elif scenario == "quota":
@@ -191,7 +196,7 @@ def test_no_secret_is_left_in_any_output_log_state_trace_or_table(
             env = credentials(api, access_token=STATIC_TOKEN, app_secret="")
         else:
             api.add_fault(ip_not_whitelisted())
-        done = run_script(tmp_path, *arguments(), env=env)
+        done = run_script(tmp_path, *arguments(), env=env, now=NOW)
         tokens = {r.params["access_token"] for r in api.requests if r.params.get("access_token")}
     assert done.returncode == 1, done.stdout + done.stderr
     # the tokens the run used are searched for too (`len(needles) >= 2` held for the two
