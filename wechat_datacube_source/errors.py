@@ -6,7 +6,8 @@ classes only carry and explain.
 
 import enum
 import re
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, get_args
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, get_args
 
 from dlt.common.configuration.exceptions import (
     ConfigFieldMissingException,
@@ -43,33 +44,88 @@ class ErrorKind(enum.Enum):
     OTHER = "other"
 
 
-_KINDS: Mapping[int, ErrorKind] = {
-    -1: ErrorKind.TRANSIENT,
-    45011: ErrorKind.TRANSIENT,
-    40001: ErrorKind.TOKEN,
-    40014: ErrorKind.TOKEN,
-    42001: ErrorKind.TOKEN,
-    45009: ErrorKind.QUOTA,
-    61503: ErrorKind.NOT_READY,
-    61501: ErrorKind.DATE_RANGE,
-    48001: ErrorKind.NO_PERMISSION,
-    50001: ErrorKind.NO_PERMISSION,
-    47009: ErrorKind.RETIRED,
-    40164: ErrorKind.ACCOUNT,
-    40013: ErrorKind.ACCOUNT,
-    40125: ErrorKind.ACCOUNT,
-    40243: ErrorKind.ACCOUNT,
-    41002: ErrorKind.ACCOUNT,
-    41004: ErrorKind.ACCOUNT,
-    89503: ErrorKind.ACCOUNT,
-    89506: ErrorKind.ACCOUNT,
-    89507: ErrorKind.ACCOUNT,
-}
-
 # runtime errors cannot tell a single account from a listed one, so they name both places
 CREDENTIALS_PLACE = (
     f".dlt/secrets.toml ({CONFIG_SECTION}, or the account's {ACCOUNTS_SECTION} entry)"
 )
+
+
+@dataclass(frozen=True)
+class Errcode:
+    """What one WeChat errcode means for the run, and what the user can do about it."""
+
+    kind: ErrorKind
+    fix: str = ""
+    """A sentence a user can act on; `{ip}` is the IP WeChat quoted, `{instead}` the tables
+    that replace a retired endpoint."""
+
+
+def _each(codes: Sequence[int], meaning: Errcode) -> Dict[int, Errcode]:
+    return dict.fromkeys(codes, meaning)
+
+
+ERRCODES: Mapping[int, Errcode] = {
+    **_each((-1, 45011), Errcode(ErrorKind.TRANSIENT)),
+    **_each(
+        (40001, 40014, 42001),
+        Errcode(
+            ErrorKind.TOKEN,
+            "the access token stayed invalid after one refresh; if an external service "
+            "manages the token, check that it is current",
+        ),
+    ),
+    45009: Errcode(
+        ErrorKind.QUOTA,
+        "the account's daily API quota is exhausted, so no more calls were made for it in "
+        "this run; run again after midnight Beijing time and it resumes where it stopped",
+    ),
+    61503: Errcode(
+        ErrorKind.NOT_READY,
+        "WeChat has not finished computing these days yet; the next run fetches them",
+    ),
+    61501: Errcode(ErrorKind.DATE_RANGE),
+    **_each(
+        (48001, 50001),
+        Errcode(
+            ErrorKind.NO_PERMISSION,
+            "the account has no permission for this endpoint (the statistics API is open to "
+            "verified accounts only; ad statistics to ad-revenue accounts only), so it was "
+            "skipped",
+        ),
+    ),
+    47009: Errcode(
+        ErrorKind.RETIRED,
+        "WeChat retired this endpoint, so it was skipped; its data now lands in {instead}",
+    ),
+    40164: Errcode(
+        ErrorKind.ACCOUNT,
+        "WeChat refused the call because the IP {ip} is not in the account's IP whitelist: "
+        "add {ip} in mp.weixin.qq.com (设置与开发 > 基本配置 > IP白名单), or run from a "
+        "whitelisted host",
+    ),
+    40013: Errcode(
+        ErrorKind.ACCOUNT,
+        f"WeChat does not know this app id: check `app_id` in {CREDENTIALS_PLACE}",
+    ),
+    **_each(
+        (40125, 40243),
+        Errcode(
+            ErrorKind.ACCOUNT,
+            f"WeChat rejected the app secret: check `app_secret` in {CREDENTIALS_PLACE} "
+            "(reset or unfreeze it in mp.weixin.qq.com if it was changed)",
+        ),
+    ),
+    **_each((41002, 41004), Errcode(ErrorKind.ACCOUNT)),
+    **_each(
+        (89503, 89506, 89507),
+        Errcode(
+            ErrorKind.ACCOUNT,
+            "WeChat asked the account admin to confirm this IP; confirm it, then run again",
+        ),
+    ),
+}
+"""Every errcode the source treats specially; any other is `ErrorKind.OTHER`, without a fix."""
+
 _TYPE_WORDS: Mapping[Any, str] = {
     int: "a whole number",
     float: "a number",
@@ -80,49 +136,20 @@ _IP_PATTERN = re.compile(r"invalid ip ([0-9a-fA-F.:]+)")
 
 
 def kind_of(errcode: int) -> ErrorKind:
-    return _KINDS.get(errcode, ErrorKind.OTHER)
+    meaning = ERRCODES.get(errcode)
+    return meaning.kind if meaning else ErrorKind.OTHER
 
 
 def explain(errcode: int, errmsg: str, replacements: Sequence[str] = ()) -> str:
     """A sentence a user can act on, for the errcodes that need one."""
-    if errcode == 40164:
-        match = _IP_PATTERN.search(errmsg)
-        ip = match.group(1) if match else "of this machine"
-        return (
-            f"WeChat refused the call because the IP {ip} is not in the account's IP whitelist: "
-            f"add {ip} in mp.weixin.qq.com (设置与开发 > 基本配置 > IP白名单), or run from a "
-            "whitelisted host"
-        )
-    if errcode == 40013:
-        return f"WeChat does not know this app id: check `app_id` in {CREDENTIALS_PLACE}"
-    if errcode in (40125, 40243):
-        return (
-            f"WeChat rejected the app secret: check `app_secret` in {CREDENTIALS_PLACE} "
-            "(reset or unfreeze it in mp.weixin.qq.com if it was changed)"
-        )
-    if errcode in (89503, 89506, 89507):
-        return "WeChat asked the account admin to confirm this IP; confirm it, then run again"
-    if errcode == 45009:
-        return (
-            "the account's daily API quota is exhausted, so no more calls were made for it in "
-            "this run; run again after midnight Beijing time and it resumes where it stopped"
-        )
-    if errcode in (48001, 50001):
-        return (
-            "the account has no permission for this endpoint (the statistics API is open to "
-            "verified accounts only; ad statistics to ad-revenue accounts only), so it was skipped"
-        )
-    if errcode == 47009:
-        instead = ", ".join(replacements) or "the newer endpoints"
-        return f"WeChat retired this endpoint, so it was skipped; its data now lands in {instead}"
-    if errcode == 61503:
-        return "WeChat has not finished computing these days yet; the next run fetches them"
-    if errcode in (40001, 40014, 42001):
-        return (
-            "the access token stayed invalid after one refresh; if an external service manages "
-            "the token, check that it is current"
-        )
-    return ""
+    meaning = ERRCODES.get(errcode)
+    if meaning is None:
+        return ""
+    match = _IP_PATTERN.search(errmsg)
+    return meaning.fix.format(
+        ip=match.group(1) if match else "of this machine",
+        instead=", ".join(replacements) or "the newer endpoints",
+    )
 
 
 class WeChatSourceError(Exception):

@@ -40,7 +40,7 @@ TOKEN_EXPIRY_MARGIN_SECONDS: Final = 300
 MAX_TOKEN_LIFETIME_SECONDS: Final = 7200.0
 MIN_TOKEN_LIFETIME_SECONDS: Final = 60.0
 
-# errcodes and what each means for a run live in one table, `errors._KINDS`; HTTP statuses
+# errcodes and what each means for a run live in one table, `errors.ERRCODES`; HTTP statuses
 # worth retrying with backoff:
 TRANSIENT_HTTP_STATUSES: Final[FrozenSet[int]] = frozenset({429, 500, 502, 503, 504})
 
