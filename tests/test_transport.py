@@ -8,10 +8,11 @@ import dlt
 import pytest
 
 from tests.helpers import last_sync_log, run, table_rows
+from wechat_datacube_source.config import RetryPolicy
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.errors import TransportError, WeChatApiError
 from wechat_datacube_source.redaction import Redactor
-from wechat_datacube_source.transport import CallCounter, RetryPolicy, Transport
+from wechat_datacube_source.transport import CallCounter, Transport
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,11 @@ from .errors import ConfigurationError
 from .settings import (
     CONFIG_SECTION,
     DATACUBE_EARLIEST,
+    DEFAULT_BACKOFF_SECONDS,
     DEFAULT_INITIAL_DAYS,
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
     MAX_BACKOFF_SECONDS,
     MAX_CONCURRENT_REQUESTS_LIMIT,
     MAX_REQUEST_TIMEOUT_SECONDS,
@@ -21,11 +25,36 @@ from .settings import (
     MAX_SET_ASIDE_AFTER_FAILURES,
     TOKEN_MODES,
 )
-from .transport import CallLimits, RetryPolicy
 
 # the example values of .dlt/secrets.toml.example: an AppID of zeros, secrets in <angle brackets>
 EXAMPLE_APP_IDS = frozenset({"wx0000000000000000", "wx0000000000000001", "wx0000000000000002"})
 _PLACEHOLDER = re.compile(r"^\s*<[^<>]*>\s*$")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one call is retried on transient faults, and how long it may take."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
+    max_backoff_seconds: float = MAX_BACKOFF_SECONDS
+    timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+
+    def delay(self, attempt: int, retry_after: Optional[float] = None) -> float:
+        """Exponential backoff for retry number `attempt` (0-based), or the server's wish."""
+        if retry_after is not None and retry_after > 0:
+            return min(retry_after, self.max_backoff_seconds)
+        return float(min(self.backoff_seconds * (2**attempt), self.max_backoff_seconds))
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """How hard one account's calls may press on WeChat in one run."""
+
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
+    max_requests_per_second: Optional[float] = None
+    max_calls: Optional[int] = None
+    """Budget of requests (retries and token fetches included) for the whole run."""
 
 
 @dataclass(frozen=True)

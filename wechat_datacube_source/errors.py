@@ -241,7 +241,7 @@ class WeChatApiError(WeChatSourceError):
 
 
 class TransportError(WeChatSourceError):
-    """The HTTP exchange failed after every retry (network, HTTP status, unreadable body)."""
+    """The HTTP exchange failed (network, deadline, HTTP status)."""
 
     def __init__(
         self,
@@ -249,10 +249,13 @@ class TransportError(WeChatSourceError):
         problem: str,
         status: Optional[int] = None,
         retry_after: Optional[float] = None,
+        transient: bool = False,
     ) -> None:
         self.endpoint = endpoint
         self.status = status
         self.retry_after = retry_after
+        self.transient = transient
+        """A network fault, a deadline passed or a busy server: asking again may help."""
         super().__init__(f"{endpoint}: {problem}")
 
 

@@ -23,14 +23,13 @@ from .settings import (
     MIN_TOKEN_LIFETIME_SECONDS,
     TOKEN_EXPIRY_MARGIN_SECONDS,
 )
-from .transport import Body, CallCounter, Transport
+from .transport import Body, Transport
 
 TOKEN_LABEL = "access token"
 
 
 class TokenProvider(ABC):
     can_refresh: bool = True
-    counter: CallCounter
 
     @abstractmethod
     def token(self) -> str:
@@ -48,7 +47,6 @@ class StaticTokenProvider(TokenProvider):
 
     def __init__(self, access_token: str) -> None:
         self._token = access_token
-        self.counter = CallCounter()
 
     def token(self) -> str:
         return self._token
@@ -75,7 +73,6 @@ class FetchedTokenProvider(TokenProvider):
         self._token: Optional[str] = None
         self._expires_at = 0.0
         self._error: Optional[Exception] = None
-        self.counter = CallCounter()
 
     def token(self) -> str:
         with self._lock:
@@ -114,7 +111,6 @@ class StableTokenProvider(FetchedTokenProvider):
             "POST",
             "/cgi-bin/stable_token",
             label=TOKEN_LABEL,
-            counter=self.counter,
             json_body={
                 "grant_type": "client_credential",
                 "appid": app_id,
@@ -132,7 +128,6 @@ class ClassicTokenProvider(FetchedTokenProvider):
             "GET",
             "/cgi-bin/token",
             label=TOKEN_LABEL,
-            counter=self.counter,
             params={"grant_type": "client_credential", "appid": app_id, "secret": app_secret},
         )
 

@@ -8,12 +8,12 @@ must be shared by every call of the account, and every attempt must be counted f
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from .config import CallLimits, RetryPolicy
 from .deadlines import DeadlineAdapter, total_deadline
 from .errors import (
     MALFORMED_ANSWER,
@@ -22,19 +22,11 @@ from .errors import (
     TransportError,
     UnreadableBody,
     WeChatApiError,
+    WeChatSourceError,
 )
 from .redaction import Redactor
 from .safe_text import decode_json, escape_unstorable, shortened
-from .settings import (
-    DEFAULT_BACKOFF_SECONDS,
-    DEFAULT_MAX_CONCURRENT_REQUESTS,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_REQUEST_TIMEOUT_SECONDS,
-    INT64_MAX,
-    INT64_MIN,
-    MAX_BACKOFF_SECONDS,
-    TRANSIENT_HTTP_STATUSES,
-)
+from .settings import INT64_MAX, INT64_MIN, TRANSIENT_HTTP_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -58,30 +50,6 @@ class Body(Dict[str, Any]):
     """Where text had to be escaped to be storable (`list[0].title`); see `safe_text`."""
     content: bytes = b""
     """The body as it came off the wire, for the raw archive."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = DEFAULT_MAX_RETRIES
-    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
-    max_backoff_seconds: float = MAX_BACKOFF_SECONDS
-    timeout_seconds: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
-
-    def delay(self, attempt: int, retry_after: Optional[float] = None) -> float:
-        """Exponential backoff for retry number `attempt` (0-based), or the server's wish."""
-        if retry_after is not None and retry_after > 0:
-            return min(retry_after, self.max_backoff_seconds)
-        return float(min(self.backoff_seconds * (2**attempt), self.max_backoff_seconds))
-
-
-@dataclass(frozen=True)
-class CallLimits:
-    """How hard one account's calls may press on WeChat in one run."""
-
-    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS
-    max_requests_per_second: Optional[float] = None
-    max_calls: Optional[int] = None
-    """Budget of requests (retries and token fetches included) for the whole run."""
 
 
 class CallCounter:
@@ -173,6 +141,16 @@ def _message(errmsg: Any, raw_code: Any, code: int) -> str:
     return f"errcode {shown} is not a whole number" + (f"; {text}" if text else "")
 
 
+def _retryable(problem: WeChatSourceError) -> bool:
+    """Whether asking again may help: a network fault, a busy server, an answer cut short or
+    garbled on its way (a proxy's error page); not a refusal WeChat meant."""
+    if isinstance(problem, TransportError):
+        return problem.transient
+    if isinstance(problem, UnreadableBody):
+        return not problem.final
+    return isinstance(problem, WeChatApiError) and problem.kind is ErrorKind.TRANSIENT
+
+
 def _retry_after(response: requests.Response) -> Optional[float]:
     value = response.headers.get("Retry-After")
     try:
@@ -219,32 +197,35 @@ class Transport:
         path: str,
         *,
         label: str,
-        counter: CallCounter,
+        counter: Optional[CallCounter] = None,
         params: Optional[Mapping[str, Any]] = None,
         json_body: Optional[Mapping[str, Any]] = None,
     ) -> Body:
-        """One logical call, retried on transient faults; raises on anything else."""
-        last_problem: Exception = TransportError(label, "no attempt made")
-        for attempt in range(self.policy.max_retries + 1):
+        """One logical call, retried on transient faults; raises on anything else.
+
+        Every attempt counts against the run's `max_calls`, and against `counter` (the
+        endpoint's calls in `sync_log`) when the call is an endpoint's.
+        """
+        attempt = 0
+        while True:
             if self._quota_error is not None:
                 raise WeChatApiError(
                     self._quota_error.errcode, self._quota_error.errmsg, label
                 ) from None
-            if attempt:
-                retry_after = (
-                    last_problem.retry_after if isinstance(last_problem, TransportError) else None
-                )
-                delay = self.policy.delay(attempt - 1, retry_after)
-                logger.warning("%s; retry %d in %.2fs", last_problem, attempt, delay)
-                time.sleep(delay)
             self._spend_call()
-            counter.add()
+            if counter is not None:
+                counter.add()
             self._pace()
-            outcome = self._attempt(method, path, label, params, json_body)
-            if isinstance(outcome, dict):
-                return outcome
-            last_problem = outcome
-        raise last_problem
+            try:
+                return self._attempt(method, path, label, params, json_body)
+            except WeChatSourceError as problem:
+                if attempt >= self.policy.max_retries or not _retryable(problem):
+                    raise
+                retry_after = problem.retry_after if isinstance(problem, TransportError) else None
+                delay = self.policy.delay(attempt, retry_after)
+                attempt += 1
+                logger.warning("%s; retry %d in %.2fs", problem, attempt, delay)
+                time.sleep(delay)
 
     def _spend_call(self) -> None:
         if not self.calls.add(self.limits.max_calls):
@@ -269,8 +250,9 @@ class Transport:
         label: str,
         params: Optional[Mapping[str, Any]],
         json_body: Optional[Mapping[str, Any]],
-    ) -> "Body | Exception":
-        """A body on success; a retryable problem as a value; raises when retrying cannot help.
+    ) -> Body:
+        """The body of one exchange, or the error it came to (`_retryable` says whether
+        asking again may help).
 
         The exchange must be over within `timeout_seconds` in all, not per read, and a
         redirect is never followed: it would carry the token (or, from the token endpoint,
@@ -290,20 +272,26 @@ class Transport:
             except requests.RequestException as exc:
                 # the exception text holds the URL with the token: keep the type, redact the rest
                 failure: Optional[TransportError] = TransportError(
-                    label, self.redactor(f"{type(exc).__name__}: {exc}")
+                    label, self.redactor(f"{type(exc).__name__}: {exc}"), transient=True
                 )
             else:
                 failure = None
         if deadline.expired:
             # an exchange cut short may end in an exception or in a body cut off unnoticed
-            return TransportError(
-                label, f"no complete answer within {timeout:g} s (the call's deadline)"
+            raise TransportError(
+                label,
+                f"no complete answer within {timeout:g} s (the call's deadline)",
+                transient=True,
             )
         if failure is not None:
-            return failure
+            raise failure
         if response.status_code in TRANSIENT_HTTP_STATUSES:
-            return TransportError(
-                label, f"HTTP {response.status_code}", response.status_code, _retry_after(response)
+            raise TransportError(
+                label,
+                f"HTTP {response.status_code}",
+                response.status_code,
+                _retry_after(response),
+                transient=True,
             )
         if response.is_redirect:
             raise TransportError(
@@ -315,18 +303,11 @@ class Transport:
             )
         if response.status_code != 200:
             raise TransportError(label, f"HTTP {response.status_code}", response.status_code)
-        try:
-            body = read_body(label, response.content)
-        except UnreadableBody as unreadable:
-            if unreadable.final:
-                raise
-            return unreadable
+        body = read_body(label, response.content)
         code, message = body_error(body)
         if code == 0:
             return body
         error = WeChatApiError(code, self.redactor(message), label)
-        if error.kind is ErrorKind.TRANSIENT:
-            return error
         if error.kind is ErrorKind.QUOTA:
             self._quota_error = error
         raise error
