@@ -8,9 +8,10 @@ import dlt
 import pytest
 
 from tests.helpers import last_sync_log, run, table_rows
+from tests.hostile import HostileServer, Reply
 from wechat_datacube_source.config import RetryPolicy
 from wechat_datacube_source.emulator import Emulator, FaultRule
-from wechat_datacube_source.errors import TransportError, WeChatApiError
+from wechat_datacube_source.errors import PayloadError, TransportError, WeChatApiError
 from wechat_datacube_source.redaction import Redactor
 from wechat_datacube_source.transport import CallCounter, Transport
 
@@ -179,3 +180,31 @@ def test_proxies_and_ca_bundle_from_the_environment_are_honoured(
             counter=CallCounter(),
             json_body={"grant_type": "client_credential", "appid": "wx0", "secret": "s"},
         )
+
+
+@pytest.mark.parametrize(
+    ("reply", "transient"),
+    [
+        (Reply({}, status=307, headers={"Location": "http://127.0.0.1:9/x"}), False),
+        (Reply({"errmsg": "no such page"}, status=404), False),
+        (Reply({"errcode": 40003, "errmsg": "invalid openid"}), False),
+        (Reply({"errcode": 48001, "errmsg": "api unauthorized"}), False),
+        (Reply({"errcode": -1, "errmsg": "system error"}), True),
+        (Reply({"errmsg": "busy"}, status=503), True),
+        (Reply("<html>502 Bad Gateway</html>"), True),
+    ],
+    ids=["redirect", "http-404", "errcode-40003", "errcode-48001", "errcode-1", "http-503", "html"],
+)
+def test_a_fault_is_asked_again_only_when_asking_again_may_help(
+    reply: Reply, transient: bool
+) -> None:
+    """Breaks tried: every fault retryable (the refusals cost 4 calls); none retryable."""
+    with HostileServer(lambda request: reply) as server:
+        transport = Transport(
+            server.base_url, Redactor(), RetryPolicy(max_retries=3, backoff_seconds=0.0)
+        )
+        counter = CallCounter()
+        with pytest.raises((TransportError, WeChatApiError, PayloadError)):
+            transport.request("POST", "/datacube/getusersummary", label="x", counter=counter)
+        calls = len(server.calls())
+    assert calls == counter.calls == (4 if transient else 1)
