@@ -1,5 +1,6 @@
 """Bad settings fail before any network call, with a message that names the key and the fix."""
 
+import inspect
 import re
 from datetime import date, datetime
 from typing import Any, Dict
@@ -9,8 +10,8 @@ import pendulum
 import pytest
 
 from tests.helpers import run, source
-from wechat_datacube_source import ConfigurationError, wechat_datacube_accounts
-from wechat_datacube_source.config import parse_day
+from wechat_datacube_source import ConfigurationError, wechat_datacube, wechat_datacube_accounts
+from wechat_datacube_source.config import parse_day, validate
 from wechat_datacube_source.emulator import Emulator
 
 CASES: Dict[str, Dict[str, Any]] = {
@@ -176,3 +177,17 @@ def test_a_value_dlt_cannot_coerce_is_a_configuration_error_naming_the_key(
         "max_retries: the configured value cannot be read as a whole number. "
         "Set `max_retries` to a whole number in [sources.wechat_datacube]"
     )
+
+
+def test_a_setting_the_source_declares_but_never_checks_fails_every_run() -> None:
+    """The signature declares the settings and `validate` checks each: one added to the first
+    and not to the second must not slip through unchecked (break tried: `all_read` a no-op)."""
+    arguments = {
+        name: parameter.default
+        for name, parameter in inspect.signature(wechat_datacube).parameters.items()
+    }
+    arguments.update(app_id="wxd3m0000000000001", app_secret="a-secret")
+    today = date(2026, 6, 14)
+    assert validate(arguments, today).app_id == "wxd3m0000000000001"  # the control
+    with pytest.raises(TypeError, match="settings never checked: max_fun"):
+        validate({**arguments, "max_fun": 1}, today)

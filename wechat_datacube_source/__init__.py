@@ -16,6 +16,7 @@ name that keeps its own state, per account (accounts.py says why).
 import inspect
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
 
 import dlt
@@ -24,10 +25,9 @@ from dlt.common.typing import TSecretStrValue
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
-from .account_run import AccountRun, RunScope, account_pool
+from .account_run import AccountRun, RunScope
 from .accounts import account_settings, configured_accounts, pipeline_name_for
 from .catalog import ENDPOINTS, Endpoint
-from .client import WeChatClient
 from .clock import last_complete_day
 from .config import SourceConfig, validate
 from .errors import (
@@ -37,7 +37,6 @@ from .errors import (
     WeChatApiError,
     WeChatSourceError,
 )
-from .redaction import Redactor
 from .resources import (
     CODE_LABEL_COLUMNS,
     code_labels,
@@ -53,8 +52,6 @@ from .settings import (
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
     DEFAULT_SET_ASIDE_AFTER_FAILURES,
 )
-from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
-from .transport import Transport
 from .version import __version__
 from .windows import first_label
 
@@ -127,59 +124,14 @@ def wechat_datacube(
         set_aside_after_failures: a window whose body fails to parse the same way on this
             many runs in a row is set aside so that the endpoint moves on (1 to 100).
     """
-    config = validate(
-        app_id=app_id,
-        app_secret=app_secret,
-        access_token=access_token,
-        base_url=base_url,
-        token_mode=token_mode,
-        start_date=start_date,
-        end_date=end_date,
-        include_ad_stats=include_ad_stats,
-        resources=resources,
-        last_complete_day=last_complete_day(),
-        max_retries=max_retries,
-        retry_backoff_seconds=retry_backoff_seconds,
-        request_timeout_seconds=request_timeout_seconds,
-        max_concurrent_requests=max_concurrent_requests,
-        max_requests_per_second=max_requests_per_second,
-        max_calls=max_calls,
-        keep_raw_responses=keep_raw_responses,
-        set_aside_after_failures=set_aside_after_failures,
-    )
-
-    def account_run() -> AccountRun:
-        """What one run shares: made when its extract starts (`RunScope`)."""
-        client = _client(config)
-        return AccountRun(
-            app_id=config.app_id,
-            client=client,
-            last_complete_day=last_complete_day(),
-            start_date=config.start_date,
-            pool=account_pool(client),
-            keep_raw_responses=config.keep_raw_responses,
-            set_aside_after_failures=config.set_aside_after_failures,
-        )
-
-    scope = RunScope(account_run)
+    # the arguments by parameter name: the first statement, so nothing else is defined yet
+    config = validate(dict(locals()), last_complete_day())
+    scope = RunScope(partial(AccountRun.start, config))
     yield dlt.resource(
         code_labels, name="code_labels", write_disposition="replace", columns=CODE_LABEL_COLUMNS
     )()
     for endpoint in ENDPOINTS:
         yield _endpoint_resource(endpoint, scope, config)
-
-
-def _client(config: SourceConfig) -> WeChatClient:
-    redactor = Redactor([config.app_secret, config.access_token])
-    transport = Transport(config.base_url, redactor, config.retry_policy, config.limits)
-    tokens: TokenProvider
-    if config.access_token:
-        tokens = StaticTokenProvider(config.access_token)
-    elif config.token_mode == "classic":
-        tokens = ClassicTokenProvider(transport, config.app_id, config.app_secret or "")
-    else:
-        tokens = StableTokenProvider(transport, config.app_id, config.app_secret or "")
-    return WeChatClient(transport, tokens)
 
 
 def _endpoint_resource(endpoint: Endpoint, scope: RunScope, config: SourceConfig) -> DltResource:

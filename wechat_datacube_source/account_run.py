@@ -21,23 +21,34 @@ import dlt
 from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
 
 from .client import WeChatClient
-from .settings import DEFAULT_KEEP_RAW_RESPONSES, DEFAULT_SET_ASIDE_AFTER_FAILURES
+from .clock import last_complete_day
+from .config import SourceConfig
 
 
 @dataclass(frozen=True)
 class AccountRun:
     """What every endpoint resource of one account shares in one run."""
 
-    app_id: str
+    config: SourceConfig
     client: WeChatClient
     last_complete_day: date
-    start_date: date
-    """First day of a first run (the `start_date` setting, or its default)."""
     pool: ThreadPoolExecutor
     """Fetches windows ahead for all endpoints; as wide as the account's in-flight limit."""
-    keep_raw_responses: bool = DEFAULT_KEEP_RAW_RESPONSES
-    set_aside_after_failures: int = DEFAULT_SET_ASIDE_AFTER_FAILURES
     run_id: str = field(default_factory=lambda: new_run_id())
+
+    @classmethod
+    def start(cls, config: SourceConfig) -> "AccountRun":
+        """A new run of the account: its client, its pool, the day it treats as last
+        complete (fixed for the run, so that every endpoint ends on the same day)."""
+        client = WeChatClient.for_account(config)
+        pool = ThreadPoolExecutor(
+            config.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
+        )
+        return cls(config, client, last_complete_day(), pool)
+
+    @property
+    def app_id(self) -> str:
+        return self.config.app_id
 
     @property
     def lookahead(self) -> int:
@@ -71,13 +82,6 @@ def new_run_id() -> str:
         started = max(datetime.now(timezone.utc), _last_run_started + timedelta(microseconds=1))
         _last_run_started = started
     return f"{started:%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}"
-
-
-def account_pool(client: WeChatClient) -> ThreadPoolExecutor:
-    """Every request of the account runs in this pool: its width is the in-flight limit."""
-    return ThreadPoolExecutor(
-        client.transport.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
-    )
 
 
 class RunScope:

@@ -9,10 +9,12 @@ from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .catalog import Endpoint
+from .config import SourceConfig
 from .errors import ErrorKind, PayloadError, UnreadableBody, WeChatApiError
 from .raw_archive import RawPage
+from .redaction import Redactor
 from .settings import PUBLISHER_PAGE_SIZE
-from .tokens import TokenProvider
+from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
 from .transport import Body, CallCounter, Transport
 from .windows import Window
 
@@ -23,6 +25,21 @@ class WeChatClient:
     def __init__(self, transport: Transport, tokens: TokenProvider) -> None:
         self.transport = transport
         self.tokens = tokens
+
+    @classmethod
+    def for_account(cls, config: SourceConfig) -> "WeChatClient":
+        """The account's client, with the token provider its settings ask for; its secrets
+        are masked in everything the transport says."""
+        redactor = Redactor([config.app_secret, config.access_token])
+        transport = Transport(config.base_url, redactor, config.retry_policy, config.limits)
+        tokens: TokenProvider
+        if config.access_token:
+            tokens = StaticTokenProvider(config.access_token)
+        elif config.token_mode == "classic":
+            tokens = ClassicTokenProvider(transport, config.app_id, config.app_secret or "")
+        else:
+            tokens = StableTokenProvider(transport, config.app_id, config.app_secret or "")
+        return cls(transport, tokens)
 
     def fetch(
         self, endpoint: Endpoint, window: Window, counter: CallCounter, received: List[RawPage]

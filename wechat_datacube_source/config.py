@@ -4,7 +4,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 from .catalog import AD_TABLES, BY_TABLE, DEFAULT_TABLES
@@ -109,28 +109,18 @@ def _refuse_placeholder(key: str, value: Optional[str]) -> None:
         )
 
 
-def validate(
-    *,
-    app_id: Any,
-    app_secret: Any,
-    access_token: Any,
-    base_url: Any,
-    token_mode: Any,
-    start_date: Any,
-    end_date: Any,
-    include_ad_stats: bool,
-    resources: Optional[Sequence[str]],
-    last_complete_day: date,
-    max_retries: Any,
-    retry_backoff_seconds: Any,
-    request_timeout_seconds: Any,
-    max_concurrent_requests: Any,
-    max_requests_per_second: Any,
-    max_calls: Any,
-    keep_raw_responses: Any,
-    set_aside_after_failures: Any,
-) -> SourceConfig:
-    """Checks every setting; the first problem raises `ConfigurationError`."""
+def validate(arguments: Mapping[str, Any], last_complete_day: date) -> SourceConfig:
+    """Checks every setting; the first problem raises `ConfigurationError`.
+
+    `arguments` are the source function's, by parameter name: its signature is where the
+    settings are declared (dlt looks each up in config by that name), and this is where
+    each is checked. A parameter added there and not read here fails every run, loudly.
+    """
+    settings = _Settings(arguments)
+    app_id = settings.take("app_id")
+    app_secret = settings.take("app_secret")
+    access_token = settings.take("access_token")
+    token_mode = settings.take("token_mode")
     checked_app_id = _require_text("app_id", app_id, ".dlt/secrets.toml or .dlt/config.toml")
     if token_mode not in TOKEN_MODES:
         raise ConfigurationError(
@@ -157,37 +147,48 @@ def validate(
     _refuse_placeholder("app_id", checked_app_id)
     _refuse_placeholder("app_secret", secret)
     _refuse_placeholder("access_token", token)
-    checked_base_url = _check_base_url(base_url)
-    start, end = _check_dates(start_date, end_date, last_complete_day)
-    tables = _check_tables(resources, include_ad_stats)
+    checked_base_url = _check_base_url(settings.take("base_url"))
+    start, end = _check_dates(
+        settings.take("start_date"), settings.take("end_date"), last_complete_day
+    )
+    tables = _check_tables(settings.take("resources"), settings.take("include_ad_stats"))
     policy = RetryPolicy(
         max_retries=_check_number(
-            "max_retries", max_retries, minimum=0, maximum=MAX_RETRIES_LIMIT, integer=True
+            "max_retries",
+            settings.take("max_retries"),
+            minimum=0,
+            maximum=MAX_RETRIES_LIMIT,
+            integer=True,
         ),
         backoff_seconds=_check_number(
-            "retry_backoff_seconds", retry_backoff_seconds, minimum=0, maximum=MAX_BACKOFF_SECONDS
+            "retry_backoff_seconds",
+            settings.take("retry_backoff_seconds"),
+            minimum=0,
+            maximum=MAX_BACKOFF_SECONDS,
         ),
         timeout_seconds=_check_number(
             "request_timeout_seconds",
-            request_timeout_seconds,
+            settings.take("request_timeout_seconds"),
             minimum=0,
             maximum=MAX_REQUEST_TIMEOUT_SECONDS,
             exclusive=True,
         ),
     )
+    per_second = settings.take("max_requests_per_second")
+    max_calls = settings.take("max_calls")
     limits = CallLimits(
         max_concurrent_requests=_check_number(
             "max_concurrent_requests",
-            max_concurrent_requests,
+            settings.take("max_concurrent_requests"),
             minimum=1,
             maximum=MAX_CONCURRENT_REQUESTS_LIMIT,
             integer=True,
         ),
         max_requests_per_second=None
-        if max_requests_per_second is None
+        if per_second is None
         else _check_number(
             "max_requests_per_second",
-            max_requests_per_second,
+            per_second,
             minimum=0,
             maximum=MAX_REQUESTS_PER_SECOND_LIMIT,
             exclusive=True,
@@ -196,7 +197,7 @@ def validate(
         if max_calls is None
         else _check_number("max_calls", max_calls, minimum=1, integer=True),
     )
-    return SourceConfig(
+    config = SourceConfig(
         app_id=checked_app_id,
         app_secret=secret,
         access_token=token,
@@ -207,15 +208,32 @@ def validate(
         tables=tables,
         retry_policy=policy,
         limits=limits,
-        keep_raw_responses=_check_flag("keep_raw_responses", keep_raw_responses),
+        keep_raw_responses=_check_flag("keep_raw_responses", settings.take("keep_raw_responses")),
         set_aside_after_failures=_check_number(
             "set_aside_after_failures",
-            set_aside_after_failures,
+            settings.take("set_aside_after_failures"),
             minimum=1,
             maximum=MAX_SET_ASIDE_AFTER_FAILURES,
             integer=True,
         ),
     )
+    settings.all_read()
+    return config
+
+
+class _Settings:
+    """The arguments as they are read, so that one left unchecked is noticed."""
+
+    def __init__(self, arguments: Mapping[str, Any]) -> None:
+        self._unread = dict(arguments)
+
+    def take(self, key: str) -> Any:
+        return self._unread.pop(key)
+
+    def all_read(self) -> None:
+        if self._unread:
+            # a defect of the source, not of the user's settings
+            raise TypeError(f"settings never checked: {', '.join(sorted(self._unread))}")
 
 
 def _check_flag(key: str, value: Any) -> bool:

@@ -104,7 +104,7 @@ def plan_range(
     endpoint: Endpoint, run: AccountRun, cursor: Incremental[date], state: Dict[str, Any]
 ) -> Plan:
     """The inclusive day range this run fetches for `endpoint`."""
-    initial: date = cursor.initial_value or run.start_date
+    initial: date = cursor.initial_value or run.config.start_date
     if cursor.end_value is not None:
         end = (
             cursor.end_value
@@ -221,7 +221,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
     log = SyncLog(run, endpoint, plan)
     counter = CallCounter()
     tables = TableBuffer(endpoint, log.notes, run.client.transport.redactor)
-    failures = PayloadFailures(endpoint, state, run.set_aside_after_failures)
+    failures = PayloadFailures(endpoint, state, run.config.set_aside_after_failures)
     planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
     # set-aside windows the plan does not cover are asked again first, one call each; a
     # bounded backfill leaves them (and every other piece of state) alone
@@ -300,7 +300,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
         assert batch is not None  # (a fetch ends in a batch or an error)
         log.dropped += batch.dropped
         log.notes.extend(batch.notes)  # (each note is written once, by `row`)
-        if run.keep_raw_responses or failures.has(window):
+        if run.config.keep_raw_responses or failures.has(window):
             # a window that failed before is archived when it lands, whatever the setting:
             # a rebuild must find its newer body, or the failed one would win again
             tables.add(RAW_RESPONSES_TABLE, fetched.archived(run, endpoint, window))
@@ -468,7 +468,7 @@ def _fetch_window(
                 fetched.batch = to_rows(endpoint, body, window, run.app_id)
             except Exception as error:  # noqa: BLE001
                 fetched.error, fetched.unparsed = error, True
-    if run.keep_raw_responses or fetched.unparsed:
+    if run.config.keep_raw_responses or fetched.unparsed:
         # compressed here, in the pool, when it is sure to be kept; otherwise only if the
         # window turns out to have failed before (`PayloadFailures.has`)
         fetched.archived(run, endpoint, window)
