@@ -25,7 +25,7 @@ import pendulum
 from dlt.helpers.airflow_helper import PipelineTasksGroup
 
 from wechat_datacube_source import wechat_datacube_accounts
-from wechat_datacube_source.settings import DATASET_NAME
+from wechat_datacube_source.cli import DATASET_NAME
 from wechat_datacube_source.views import create_views
 
 try:  # Airflow 3

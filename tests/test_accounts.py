@@ -14,7 +14,7 @@ import time_machine
 from tests.helpers import LAST_COMPLETE, make_pipeline, query, table_rows
 from wechat_datacube_source import AccountSource, ConfigurationError, wechat_datacube_accounts
 from wechat_datacube_source.emulator import Emulator, FaultRule
-from wechat_datacube_source.report import run_results
+from wechat_datacube_source.run_summary import run_results
 
 pytestmark = pytest.mark.destinations
 

@@ -22,7 +22,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .errors import ConfigurationError
-from .report import EXIT_PIPELINE, EndpointResult, exit_code, results_of_loads, run_results
+from .run_summary import EndpointResult, results_of_loads, run_results
 from .safe_text import shortened
 from .settings import SYNC_LOG_TABLE
 
@@ -40,10 +40,7 @@ class LoadOutcome:
     problems: List[str] = field(default_factory=list)
     """One plain line per problem of the load itself (not of WeChat's answers)."""
     load_failed: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_PIPELINE if self.load_failed else exit_code(self.results)
+    """The pipeline itself failed (a step of dlt's, the destination): see `problems`."""
 
 
 def check_destination(pipeline: dlt.Pipeline) -> None:

@@ -84,7 +84,5 @@ MAX_SET_ASIDE_AFTER_FAILURES: Final = 100
 CONFIG_SECTION: Final = "[sources.wechat_datacube]"
 ACCOUNTS_SECTION: Final = "[[sources.wechat_datacube.accounts]]"
 
+# the pipeline name, and the prefix of each listed account's pipeline name
 PIPELINE_NAME: Final = "wechat_datacube"
-# not "wechat_datacube": DuckDB rejects a schema named like its file (wechat_datacube.duckdb)
-DATASET_NAME: Final = "wechat"
-DUCKDB_FILE: Final = "wechat_datacube.duckdb"

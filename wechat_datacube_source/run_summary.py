@@ -2,7 +2,8 @@
 
 The source never raises for an API fault (that would discard the whole run), so a scheduler
 learns about a partial run here: `run_results` reads the run's `sync_log` rows and
-`exit_code` turns them into the pipeline script's documented exit code.
+`needs_rerun` says which endpoints a rerun would do more for (the command turns that into
+its exit code).
 """
 
 import re
@@ -16,20 +17,11 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from .catalog import BY_TABLE
 from .resources import ROWS_DROPPED
-
-EXIT_OK = 0
-"""Every selected endpoint succeeded, or was skipped for a documented reason."""
-EXIT_INCOMPLETE = 1
-"""At least one endpoint is `partial` or `failed`: rerun (after fixing what sync_log says)."""
-EXIT_CONFIGURATION = 2
-"""A setting is missing or wrong; nothing was fetched."""
-EXIT_PIPELINE = 3
-"""dlt could not extract, normalize or load (destination down, disk full...)."""
+from .settings import SYNC_LOG_TABLE
 
 HEALTHY = ("ok", "skipped", ROWS_DROPPED)
 """Nothing to rerun: a run again would do the same."""
 _LOAD_ID = re.compile(r"^[0-9.]+$")
-_RESULT_COLUMNS = "endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message"
 
 
 @dataclass(frozen=True)
@@ -64,7 +56,7 @@ def results_of_loads(pipeline: Pipeline, load_ids: Sequence[str]) -> List[Endpoi
         return []
     try:
         with pipeline.sql_client() as client:
-            table = client.make_qualified_table_name("sync_log")
+            table = client.make_qualified_table_name(SYNC_LOG_TABLE)
             ids = ", ".join(f"'{load_id}'" for load_id in load_ids)
             # load ids are checked to be digits and dots above, so inlining them is safe
             columns = (
@@ -102,34 +94,7 @@ def table_summaries(
     return [found[name] for name in present]
 
 
-def exit_code(results: Sequence[EndpointResult]) -> int:
-    return EXIT_OK if all(result.status in HEALTHY for result in results) else EXIT_INCOMPLETE
-
-
-def combined_exit_code(codes: Iterable[int]) -> int:
-    """The exit code of a run of many accounts: the worst of theirs (the codes above are
-    numbered from best to worst)."""
-    return max(codes, default=EXIT_OK)
-
-
-def format_summary(tables: Sequence[TableSummary], results: Sequence[EndpointResult]) -> str:
-    """A plain-text table: what each table holds now, and what this run did to it."""
-    held = {table.table: table for table in tables}
-    lines = [
-        f"{'table':<26} {'rows':>9} {'from':>10} {'to':>10} {'calls':>6} {'fetched':>8}  status",
-        "-" * 81,
-    ]
-    for result in results:
-        table = held.get(result.endpoint, TableSummary(result.endpoint, 0, None, None))
-        first = table.first.isoformat() if table.first else "-"
-        last = table.last.isoformat() if table.last else "-"
-        lines.append(
-            f"{result.endpoint:<26} {table.rows:>9} {first:>10} {last:>10} "
-            f"{result.api_calls:>6} {result.rows:>8}  {result.status}"
-        )
-    lines.extend(
-        f"  {result.endpoint}: {result.message}"
-        for result in results
-        if result.message and result.status != "ok"
-    )
-    return "\n".join(lines)
+def needs_rerun(results: Sequence[EndpointResult]) -> List[EndpointResult]:
+    """The endpoints that are `partial` or `failed`: a rerun (after fixing what their
+    message says) would load more."""
+    return [result for result in results if result.status not in HEALTHY]
