@@ -7,8 +7,7 @@ import pyarrow as pa
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
 
 from wechat_datacube_source.arrow_tables import to_arrow
-from wechat_datacube_source.catalog import BY_TABLE
-from wechat_datacube_source.resources import table_columns
+from wechat_datacube_source.catalog import BY_TABLE, table_columns
 
 DAY = date(2026, 6, 1)
 HINTS = table_columns(BY_TABLE["user_summary"])["user_summary"]

@@ -15,9 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.helpers import LAST_COMPLETE, NOT_DATA, ROOT, make_pipeline, run, snapshot, source
-from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
+from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS, SUMMARY_KEY, table_columns
 from wechat_datacube_source.emulator import Emulator
-from wechat_datacube_source.resources import SUMMARY_KEY, table_columns
 
 TABLES = ["user_summary", "user_cumulate", "article_read", "upstream_msg_week"]
 START = (LAST_COMPLETE - timedelta(days=20)).isoformat()

@@ -120,6 +120,29 @@ def test_an_end_date_backfill_leaves_state_untouched(pipeline: dlt.Pipeline, api
     assert [r.begin for r in api.requests[before:] if r.begin] == [LAST_COMPLETE - 2 * ONE_DAY]
 
 
+def test_a_backfill_given_as_dlt_incremental_hints_loads_that_range_and_keeps_state(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    """dlt's own way to bound a resource, `apply_hints(incremental=...)`, is read as the
+    source's end_date is (breaks tried: the plan ignoring the cursor's end_value; its
+    initial_value)."""
+    run(pipeline, api, resources=["user_cumulate"])
+    state = resource_state(pipeline, "user_cumulate")
+    backfill = source(api, resources=["user_cumulate"])
+    backfill.user_cumulate.apply_hints(
+        incremental=dlt.sources.incremental(
+            "ref_date", initial_value=date(2026, 3, 1), end_value=date(2026, 3, 10)
+        )
+    )
+    before = len(api.requests)
+    pipeline.run(backfill)
+    # dlt's end_value is open unless told otherwise: 2026-03-01..2026-03-09
+    asked = [day for r in api.requests[before:] if r.begin for day in days(r.begin, r.end)]
+    assert asked == days(date(2026, 3, 1), date(2026, 3, 9))
+    assert resource_state(pipeline, "user_cumulate") == state
+    assert set(days(date(2026, 3, 1), date(2026, 3, 9))) <= set(dates_in(pipeline, "user_cumulate"))
+
+
 def test_a_backfill_before_an_endpoint_floor_asks_nothing_of_it(
     pipeline: dlt.Pipeline, api: Emulator
 ) -> None:

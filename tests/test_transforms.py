@@ -16,9 +16,8 @@ from wechat_datacube_source.arrow_tables import (
     column_names,
     to_arrow,
 )
-from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS
+from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS, table_columns
 from wechat_datacube_source.errors import MALFORMED_ANSWER, PayloadError
-from wechat_datacube_source.resources import table_columns
 from wechat_datacube_source.transforms import is_delayed, to_rows
 from wechat_datacube_source.transport import body_error
 from wechat_datacube_source.windows import Window

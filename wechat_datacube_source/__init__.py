@@ -37,13 +37,10 @@ from .errors import (
     WeChatApiError,
     WeChatSourceError,
 )
-from .resources import (
-    CODE_LABEL_COLUMNS,
-    code_labels,
-    declare_tables,
-    endpoint_rows,
-)
+from .labels import CODE_LABEL_COLUMNS, CODE_LABELS_TABLE, code_labels
+from .resources import declare_tables, endpoint_rows
 from .settings import (
+    ACCOUNTS_SECTION,
     DEFAULT_BACKOFF_SECONDS,
     DEFAULT_BASE_URL,
     DEFAULT_KEEP_RAW_RESPONSES,
@@ -51,6 +48,7 @@ from .settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_REQUEST_TIMEOUT_SECONDS,
     DEFAULT_SET_ASIDE_AFTER_FAILURES,
+    SOURCE_NAME,
 )
 from .version import __version__
 from .windows import first_label
@@ -73,7 +71,7 @@ DateLike = Union[str, date, None]
 
 # nesting 0: every list WeChat documents becomes an explicit child table (catalog.Child); any
 # nested value it adds later lands as a JSON column instead of an unkeyed dlt child table
-@dlt.source(name="wechat_datacube", max_table_nesting=0)
+@dlt.source(name=SOURCE_NAME, max_table_nesting=0)
 def wechat_datacube(
     app_id: Optional[str] = dlt.config.value,
     app_secret: Optional[TSecretStrValue] = dlt.secrets.value,
@@ -128,7 +126,10 @@ def wechat_datacube(
     config = validate(dict(locals()), last_complete_day())
     scope = RunScope(partial(AccountRun.start, config))
     yield dlt.resource(
-        code_labels, name="code_labels", write_disposition="replace", columns=CODE_LABEL_COLUMNS
+        code_labels,
+        name=CODE_LABELS_TABLE,
+        write_disposition="replace",
+        columns=CODE_LABEL_COLUMNS,
     )()
     for endpoint in ENDPOINTS:
         yield _endpoint_resource(endpoint, scope, config)
@@ -141,8 +142,8 @@ def _endpoint_resource(endpoint: Endpoint, scope: RunScope, config: SourceConfig
         # a backfill that ends before the endpoint's floor plans no window, but dlt refuses an
         # initial value after the end value
         initial = min(initial, config.end_date)
-    # dlt's cursor records how far the endpoint is committed; the resource plans its own
-    # windows and turns dlt's filter off (resources.py says why)
+    # dlt's cursor gives the range and shows how far the endpoint is committed; the resource
+    # keeps its own watermark and turns dlt's filter off (resources.py: "Two cursors")
     cursor = dlt.sources.incremental(
         endpoint.date_field,
         initial_value=initial,
@@ -184,7 +185,7 @@ def wechat_datacube_accounts(
         raise ConfigurationError(
             "accounts",
             "is not set",
-            "List each account as a [[sources.wechat_datacube.accounts]] table in "
+            f"List each account as a {ACCOUNTS_SECTION} table in "
             ".dlt/secrets.toml, with app_id and app_secret (or access_token)",
         )
     allowed = inspect.signature(wechat_datacube).parameters

@@ -25,10 +25,9 @@ from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence
 import dlt
 
 from .errors import ConfigurationError
-from .settings import PIPELINE_NAME
+from .settings import ACCOUNTS_KEY, ACCOUNTS_SECTION, CONFIG_KEY, CONFIG_SECTION, PIPELINE_NAME
 
-ACCOUNTS_KEY = "sources.wechat_datacube.accounts"
-SINGLE_APP_ID_KEY = "sources.wechat_datacube.app_id"
+SINGLE_APP_ID_KEY = f"{CONFIG_KEY}.app_id"
 SECRET_KEYS = ("app_secret", "access_token")
 # AppIDs are "wx" and 16 hex digits; checked loosely, enough to make a safe pipeline name
 _APP_ID = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -39,7 +38,7 @@ def configured_accounts() -> Optional[List[Any]]:
     not_a_list = ConfigurationError(
         "accounts",
         "is not a list of accounts",
-        "Write each account as a [[sources.wechat_datacube.accounts]] table with app_id "
+        f"Write each account as a {ACCOUNTS_SECTION} table with app_id "
         "and app_secret (or access_token), or the environment variable as a JSON list",
     )
     # looked up as a secret (dlt's default for dlt.secrets): dlt's trace then keeps no value,
@@ -67,9 +66,8 @@ def configured_accounts() -> Optional[List[Any]]:
         # with a list, the single account would silently stop being loaded
         raise ConfigurationError(
             "app_id",
-            f"{single} is set in [sources.wechat_datacube] beside the accounts list, "
-            "which does not hold it",
-            "Add it to the list as an [[sources.wechat_datacube.accounts]] entry, or remove it",
+            f"{single} is set in {CONFIG_SECTION} beside the accounts list, which does not hold it",
+            f"Add it to the list as an {ACCOUNTS_SECTION} entry, or remove it",
         )
     return entries
 

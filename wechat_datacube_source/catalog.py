@@ -13,7 +13,9 @@ emulator enforces by default. A `61501` still makes the connector shrink the win
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
-from typing import Dict, Literal, Mapping, Optional, Tuple, Union
+from typing import Dict, Literal, Mapping, Optional, Sequence, Tuple, Union
+
+from dlt.common.schema.typing import TTableSchemaColumns
 
 from .settings import (
     DATACUBE_EARLIEST,
@@ -132,6 +134,47 @@ class Endpoint:
     def child_key(self, child: Child) -> Tuple[str, ...]:
         """A child row's natural key, without `app_id`: its parent's key, then its own."""
         return (*self.primary_key, *child.key)
+
+
+SUMMARY_KEY = ("requested_from", "requested_to")
+"""A summary row's key, without `app_id`: the window it sums up."""
+SUMMARY_FIELDS: Dict[str, ColumnType] = {
+    "requested_from": "date",
+    "requested_to": "date",
+    "total_num": "bigint",
+}
+
+
+def table_columns(endpoint: Endpoint) -> Dict[str, TTableSchemaColumns]:
+    """Column hints of the endpoint's table, its child tables and its summary table, by name.
+
+    `app_id` and the key come first: dlt orders compound keys by column order. The date
+    merged on is never null either (the transforms refuse such a row), and dlt makes it
+    non-null as a merge key.
+    """
+    columns = {endpoint.table: _columns(endpoint.primary_key, endpoint.fields)}
+    for child in endpoint.children:
+        parent = {name: endpoint.fields[name] for name in endpoint.primary_key}
+        columns[endpoint.child_table(child)] = _columns(
+            endpoint.child_key(child), {**parent, **child.fields}
+        )
+    for hints in columns.values():
+        hints[endpoint.date_field]["nullable"] = False
+    if endpoint.summary_table is not None:
+        columns[endpoint.summary_table] = _columns(
+            SUMMARY_KEY,
+            {**SUMMARY_FIELDS, **endpoint.summary_fields},
+        )
+    return columns
+
+
+def _columns(key: Sequence[str], fields: Mapping[str, ColumnType]) -> TTableSchemaColumns:
+    columns: TTableSchemaColumns = {"app_id": {"data_type": "text", "nullable": False}}
+    for name in key:
+        columns[name] = {"data_type": fields[name], "nullable": False}
+    for name, data_type in fields.items():
+        columns.setdefault(name, {"data_type": data_type})
+    return columns
 
 
 def _counts(*names: str) -> Dict[str, ColumnType]:

@@ -8,9 +8,17 @@ Codes are text so that numeric and named codes (ad_slot) share one column; join 
 still loads, it just has no label.
 """
 
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Tuple
+
+from dlt.common.schema.typing import TTableSchemaColumns
 
 Label = Tuple[str, str, str, str]
+
+CODE_LABELS_TABLE = "code_labels"
+CODE_LABEL_COLUMNS: TTableSchemaColumns = {
+    name: {"data_type": "text", "nullable": False}
+    for name in ("field", "code", "label_en", "label_zh")
+}
 
 FOLLOW_SOURCE = "user_summary.user_source"
 READ_SOURCE = "user_read.user_source"
@@ -82,3 +90,8 @@ def label_rows() -> List[Dict[str, str]]:
         {"field": field, "code": code, "label_en": label_en, "label_zh": label_zh}
         for field, code, label_en, label_zh in LABELS
     ]
+
+
+def code_labels() -> Iterator[List[Dict[str, str]]]:
+    """The `code_labels` reference table (replaced on every run)."""
+    yield label_rows()

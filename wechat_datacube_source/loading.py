@@ -24,7 +24,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from .errors import ConfigurationError
 from .run_summary import EndpointResult, results_of_loads, run_results
 from .safe_text import shortened
-from .settings import SYNC_LOG_TABLE
+from .sync_log import SYNC_LOG_TABLE
 
 # DuckDB's own schemas: a dataset named like one fails at the load, after every call
 DUCKDB_RESERVED_SCHEMAS = frozenset({"system", "temp", "information_schema", "pg_catalog"})

@@ -29,14 +29,15 @@ from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
 from .arrow_tables import Row
-from .catalog import BY_TABLE, ENDPOINTS, Endpoint
+from .catalog import BY_TABLE, ENDPOINTS, SUMMARY_KEY, Endpoint
 from .client import read_pages
 from .errors import PayloadError
 from .loading import NOT_LOADED
 from .raw_archive import RAW_RESPONSES_TABLE, raw_body
 from .redaction import Redactor
-from .resources import SUMMARY_KEY, TableBuffer, declare_tables
-from .settings import SYNC_LOG_TABLE
+from .resources import TableBuffer, declare_tables
+from .settings import SOURCE_NAME
+from .sync_log import SYNC_LOG_TABLE
 from .transforms import Batch, to_rows
 from .transport import read_body
 from .windows import Window, window_of
@@ -78,7 +79,7 @@ def rebuild_source(
     selected = [BY_TABLE[name] for name in tables] if tables else list(ENDPOINTS)
     outcomes = [Rebuilt(endpoint.table) for endpoint in selected]
 
-    @dlt.source(name="wechat_datacube", max_table_nesting=0)
+    @dlt.source(name=SOURCE_NAME, max_table_nesting=0)
     def wechat_datacube() -> Iterator[DltResource]:
         for endpoint, outcome in zip(selected, outcomes):
             resource = dlt.resource(_replayed_rows, name=endpoint.table, write_disposition="merge")(

@@ -12,12 +12,18 @@ Rules that make an unattended run trustworthy (DESIGN.md, "Behaviour"):
 
 Rows are yielded as arrow tables of up to `ARROW_BATCH_ROWS` rows, not per window: dlt works
 out a table's schema once per arrow item, which per window cost more than the fetch itself.
-The watermark, and dlt's cursor with it, move only once every row of the windows before them
-has been yielded, so whatever ends the generator early (`add_limit`, a consumer closing it)
-leaves state that a later run resumes from without a gap: the windows it cut short are
-fetched again. The resource applies its own date range, so it tells dlt's incremental not to
-filter (`Incremental.advance`): dlt drops rows older than its cursor, which re-fetched and
-history rows are.
+
+Two cursors, on purpose. `fetched_through`, in the resource's state, is the one the resource
+trusts: the last day all of whose rows have been yielded, moved by `commit` only. So whatever
+ends the generator early (`add_limit`, a consumer closing it) leaves state that a later run
+resumes from without a gap: the windows it cut short are fetched again. dlt's incremental
+(`cursor`) stays for what dlt users do with it: its `initial_value` and `end_value` (the
+source's `start_date` and `end_date`, or a user's `apply_hints(incremental=...)`) give the
+range of a first run or a bounded backfill, and its `last_value`, pinned to `fetched_through`
+by `Incremental.advance`, is what dlt's tools show. It cannot be the watermark itself: left
+to its own bookkeeping, dlt moves it to the newest row yielded, ahead of an unfinished day or a
+window cut short, and filters out rows older than it, which re-fetched refresh windows are.
+So the resource applies its own range and tells dlt not to filter.
 
 The resource never raises for an API fault: a raise would make dlt drop every row of the run.
 Instead each endpoint writes one `sync_log` row that says what happened.
@@ -27,19 +33,17 @@ import logging
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from datetime import date, timedelta
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 import dlt
-from dlt.common.schema.typing import TTableSchemaColumns
 from dlt.extract.resource import DltResource
 from dlt.sources import incremental as Incremental
 
 from .account_run import AccountRun, RunScope
 from .arrow_tables import Row, to_arrow
-from .catalog import ColumnType, Endpoint
-from .errors import ErrorKind, PayloadError, WeChatApiError, error_code
-from .labels import label_rows
+from .catalog import SUMMARY_KEY, Endpoint, table_columns
+from .errors import ErrorKind, PayloadError, WeChatApiError
 from .raw_archive import (
     RAW_RESPONSES_COLUMNS,
     RAW_RESPONSES_TABLE,
@@ -49,11 +53,8 @@ from .raw_archive import (
 )
 from .redaction import Redactor
 from .set_aside import PayloadFailures
-from .settings import (
-    ARROW_BATCH_ROWS,
-    NOT_READY_PLAUSIBLE_DAYS,
-    SYNC_LOG_TABLE,
-)
+from .settings import ARROW_BATCH_ROWS, NOT_READY_PLAUSIBLE_DAYS
+from .sync_log import SYNC_LOG_COLUMNS, SYNC_LOG_TABLE, SyncLog
 from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
 from .windows import ONE_DAY, Window, halve, plan_windows
@@ -61,35 +62,6 @@ from .windows import ONE_DAY, Window, halve, plan_windows
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "fetched_through"
-SUMMARY_KEY = ("requested_from", "requested_to")
-"""A summary row's key, without `app_id`: the window it sums up."""
-SUMMARY_FIELDS: Dict[str, ColumnType] = {
-    "requested_from": "date",
-    "requested_to": "date",
-    "total_num": "bigint",
-}
-ROWS_DROPPED = "ok_rows_dropped"
-"""Status of an endpoint that loaded all it asked for, and was sent rows it did not ask for."""
-SYNC_LOG_COLUMNS: TTableSchemaColumns = {
-    "run_id": {"data_type": "text", "nullable": False},
-    "app_id": {"data_type": "text", "nullable": False},
-    "endpoint": {"data_type": "text", "nullable": False},
-    "requested_from": {"data_type": "date"},
-    "requested_to": {"data_type": "date"},
-    "fetched_from": {"data_type": "date"},
-    "fetched_to": {"data_type": "date"},
-    "api_calls": {"data_type": "bigint"},
-    "rows": {"data_type": "bigint"},
-    "status": {"data_type": "text", "nullable": False},
-    "errcode": {"data_type": "bigint"},
-    "message": {"data_type": "text"},
-    "started_at": {"data_type": "timestamp"},
-    "finished_at": {"data_type": "timestamp"},
-}
-CODE_LABEL_COLUMNS: TTableSchemaColumns = {
-    name: {"data_type": "text", "nullable": False}
-    for name in ("field", "code", "label_en", "label_zh")
-}
 
 
 @dataclass(frozen=True)
@@ -125,89 +97,11 @@ def plan_range(
     return Plan(start, run.last_complete_day, stateful=True)
 
 
-@dataclass
-class SyncLog:
-    """Accumulates one endpoint's outcome in one run; becomes its `sync_log` row."""
+def endpoint_rows(endpoint: Endpoint, scope: RunScope, cursor: Incremental[date]) -> Iterator[Any]:
+    """Rows of one endpoint for this run, then its `sync_log` row.
 
-    run: AccountRun
-    endpoint: Endpoint
-    plan: Plan
-    rows: int = 0
-    dropped: int = 0
-    fetched_from: Optional[date] = None
-    fetched_to: Optional[date] = None
-    status: str = "ok"
-    errcode: Optional[int] = None
-    notes: List[str] = field(default_factory=list)
-    """What the run had to say about the data; becomes the `message` column."""
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-
-    def committed(self, window: Window, rows: int, ready_through: date) -> None:
-        self.rows += rows
-        if ready_through >= window.begin:
-            self.fetched_from = self.fetched_from or window.begin
-            self.fetched_to = ready_through
-
-    def not_ready(self, day: date) -> None:
-        self.notes.append(
-            f"no final data for {day.isoformat()} yet (not ready, or no activity); "
-            "it is fetched again on the next run"
-        )
-
-    def stopped(self, window: Window, error: Exception, problem: Optional[str] = None) -> None:
-        """The endpoint stopped at `window`; `problem` says why, if the error alone does not."""
-        self.errcode, message = error_code(error)
-        kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
-        if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED) and problem is None:
-            self.status = "skipped"
-        else:
-            self.status = "partial" if self.fetched_to is not None else "failed"
-            message = f"stopped at window {window}: {problem or message}"
-        self.notes.append(message)
-        logger.warning("%s: %s", self.endpoint.table, self.run.redact(message))
-
-    def set_aside(self, description: Optional[str]) -> None:
-        """Windows are set aside: the endpoint's data has holes until they land."""
-        if description is None:
-            return
-        self.notes.append(description)
-        if self.status == "ok":
-            self.status = "partial"
-        logger.warning("%s: %s", self.endpoint.table, self.run.redact(description))
-
-    def row(self, api_calls: int) -> Dict[str, Any]:
-        if self.dropped:
-            self.notes.append(
-                f"{self.dropped} rows dated outside their request were dropped (their bodies "
-                "are in raw_responses with keep_raw_responses)"
-            )
-            if self.status == "ok":
-                self.status = ROWS_DROPPED
-        return {
-            "run_id": self.run.run_id,
-            "app_id": self.run.app_id,
-            "endpoint": self.endpoint.table,
-            "requested_from": max(self.plan.start, self.endpoint.earliest),
-            "requested_to": self.plan.end,
-            "fetched_from": self.fetched_from,
-            "fetched_to": self.fetched_to,
-            "api_calls": api_calls,
-            "rows": self.rows,
-            "status": self.status,
-            "errcode": self.errcode,
-            # notes quote what WeChat sent, which may echo a secret
-            "message": self.run.redact("; ".join(dict.fromkeys(self.notes))) or None,
-            "started_at": self.started_at,
-            "finished_at": datetime.now(timezone.utc),
-        }
-
-
-def endpoint_rows(
-    endpoint: Endpoint,
-    scope: RunScope,
-    cursor: Incremental[date] = dlt.sources.incremental("ref_date"),  # noqa: B008 (dlt idiom)
-) -> Iterator[Any]:
-    """Rows of one endpoint for this run, then its `sync_log` row."""
+    `cursor` is the endpoint's own incremental, on its date field (`ref_date`, or `date` for
+    the publisher tables), made by the source; dlt finds it by its type."""
     with scope.run() as run:
         yield from _endpoint_rows(endpoint, run, cursor)
 
@@ -218,7 +112,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
     cursor.advance(None)  # type: ignore[arg-type]
     state = dlt.current.resource_state()
     plan = plan_range(endpoint, run, cursor, state)
-    log = SyncLog(run, endpoint, plan)
+    log = SyncLog(run, endpoint, max(plan.start, endpoint.earliest), plan.end)
     counter = CallCounter()
     tables = TableBuffer(endpoint, log.notes, run.client.transport.redactor)
     failures = PayloadFailures(endpoint, state, run.config.set_aside_after_failures)
@@ -475,29 +369,6 @@ def _fetch_window(
     return fetched
 
 
-def table_columns(endpoint: Endpoint) -> Dict[str, TTableSchemaColumns]:
-    """Column hints of the endpoint's table, its child tables and its summary table, by name.
-
-    `app_id` and the key come first: dlt orders compound keys by column order. The date
-    merged on is never null either (the transforms refuse such a row), and dlt makes it
-    non-null as a merge key.
-    """
-    columns = {endpoint.table: _columns(endpoint.primary_key, endpoint.fields)}
-    for child in endpoint.children:
-        parent = {name: endpoint.fields[name] for name in endpoint.primary_key}
-        columns[endpoint.child_table(child)] = _columns(
-            endpoint.child_key(child), {**parent, **child.fields}
-        )
-    for hints in columns.values():
-        hints[endpoint.date_field]["nullable"] = False
-    if endpoint.summary_table is not None:
-        columns[endpoint.summary_table] = _columns(
-            SUMMARY_KEY,
-            {**SUMMARY_FIELDS, **endpoint.summary_fields},
-        )
-    return columns
-
-
 def declare_tables(resource: DltResource, endpoint: Endpoint) -> None:
     """The hints of every table `resource` writes for `endpoint`: its own, its child and
     summary tables (merged), `sync_log` and `raw_responses` (appended)."""
@@ -540,17 +411,3 @@ def declare_tables(resource: DltResource, endpoint: Endpoint) -> None:
         merge_key=("app_id", endpoint.date_field),
         columns=columns[endpoint.table],
     )
-
-
-def _columns(key: Sequence[str], fields: Mapping[str, ColumnType]) -> TTableSchemaColumns:
-    columns: TTableSchemaColumns = {"app_id": {"data_type": "text", "nullable": False}}
-    for name in key:
-        columns[name] = {"data_type": fields[name], "nullable": False}
-    for name, data_type in fields.items():
-        columns.setdefault(name, {"data_type": data_type})
-    return columns
-
-
-def code_labels() -> Iterator[List[Dict[str, str]]]:
-    """The `code_labels` reference table (replaced on every run)."""
-    yield label_rows()

@@ -16,8 +16,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from .catalog import BY_TABLE
-from .resources import ROWS_DROPPED
-from .settings import SYNC_LOG_TABLE
+from .sync_log import ROWS_DROPPED, SYNC_LOG_TABLE
 
 HEALTHY = ("ok", "skipped", ROWS_DROPPED)
 """Nothing to rerun: a run again would do the same."""

@@ -69,9 +69,6 @@ ARROW_BATCH_ROWS: Final = 5000
 # publisher/stat pages hold at most 90 rows ("page_size 最大 90").
 PUBLISHER_PAGE_SIZE: Final = 90
 
-# the table where every endpoint records what each run did
-SYNC_LOG_TABLE: Final = "sync_log"
-
 # keep every committed body in raw_responses (those that fail to parse are kept regardless):
 # README, "Raw responses", has the measured cost behind this default
 DEFAULT_KEEP_RAW_RESPONSES: Final = True
@@ -80,9 +77,13 @@ DEFAULT_KEEP_RAW_RESPONSES: Final = True
 DEFAULT_SET_ASIDE_AFTER_FAILURES: Final = 3
 MAX_SET_ASIDE_AFTER_FAILURES: Final = 100
 
-# where a single account's settings live, and where a list of accounts lives
-CONFIG_SECTION: Final = "[sources.wechat_datacube]"
-ACCOUNTS_SECTION: Final = "[[sources.wechat_datacube.accounts]]"
+# the dlt source's name (`@dlt.source(name=...)`), which names its config section: where a
+# single account's settings live, and where a list of accounts lives
+SOURCE_NAME: Final = "wechat_datacube"
+CONFIG_KEY: Final = f"sources.{SOURCE_NAME}"
+CONFIG_SECTION: Final = f"[{CONFIG_KEY}]"
+ACCOUNTS_KEY: Final = f"{CONFIG_KEY}.accounts"
+ACCOUNTS_SECTION: Final = f"[[{ACCOUNTS_KEY}]]"
 
 # the pipeline name, and the prefix of each listed account's pipeline name
-PIPELINE_NAME: Final = "wechat_datacube"
+PIPELINE_NAME: Final = SOURCE_NAME

@@ -1,0 +1,118 @@
+"""`sync_log`: one row per endpoint per run, the load's own record of its health.
+
+The source never raises for an API fault (a raise would make dlt drop every row of the run);
+each endpoint's outcome is written here instead, in the same load as its rows, so the table
+never says `ok` for rows that did not reach the destination.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Dict, List, Optional
+
+from dlt.common.schema.typing import TTableSchemaColumns
+
+from .account_run import AccountRun
+from .catalog import Endpoint
+from .errors import ErrorKind, WeChatApiError, error_code
+from .windows import Window
+
+logger = logging.getLogger(__name__)
+
+SYNC_LOG_TABLE = "sync_log"
+ROWS_DROPPED = "ok_rows_dropped"
+"""Status of an endpoint that loaded all it asked for, and was sent rows it did not ask for."""
+SYNC_LOG_COLUMNS: TTableSchemaColumns = {
+    "run_id": {"data_type": "text", "nullable": False},
+    "app_id": {"data_type": "text", "nullable": False},
+    "endpoint": {"data_type": "text", "nullable": False},
+    "requested_from": {"data_type": "date"},
+    "requested_to": {"data_type": "date"},
+    "fetched_from": {"data_type": "date"},
+    "fetched_to": {"data_type": "date"},
+    "api_calls": {"data_type": "bigint"},
+    "rows": {"data_type": "bigint"},
+    "status": {"data_type": "text", "nullable": False},
+    "errcode": {"data_type": "bigint"},
+    "message": {"data_type": "text"},
+    "started_at": {"data_type": "timestamp"},
+    "finished_at": {"data_type": "timestamp"},
+}
+
+
+@dataclass
+class SyncLog:
+    """Accumulates one endpoint's outcome in one run; becomes its `sync_log` row."""
+
+    run: AccountRun
+    endpoint: Endpoint
+    requested_from: date
+    requested_to: date
+    rows: int = 0
+    dropped: int = 0
+    fetched_from: Optional[date] = None
+    fetched_to: Optional[date] = None
+    status: str = "ok"
+    errcode: Optional[int] = None
+    notes: List[str] = field(default_factory=list)
+    """What the run had to say about the data; becomes the `message` column."""
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def committed(self, window: Window, rows: int, ready_through: date) -> None:
+        self.rows += rows
+        if ready_through >= window.begin:
+            self.fetched_from = self.fetched_from or window.begin
+            self.fetched_to = ready_through
+
+    def not_ready(self, day: date) -> None:
+        self.notes.append(
+            f"no final data for {day.isoformat()} yet (not ready, or no activity); "
+            "it is fetched again on the next run"
+        )
+
+    def stopped(self, window: Window, error: Exception, problem: Optional[str] = None) -> None:
+        """The endpoint stopped at `window`; `problem` says why, if the error alone does not."""
+        self.errcode, message = error_code(error)
+        kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+        if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED) and problem is None:
+            self.status = "skipped"
+        else:
+            self.status = "partial" if self.fetched_to is not None else "failed"
+            message = f"stopped at window {window}: {problem or message}"
+        self.notes.append(message)
+        logger.warning("%s: %s", self.endpoint.table, self.run.redact(message))
+
+    def set_aside(self, description: Optional[str]) -> None:
+        """Windows are set aside: the endpoint's data has holes until they land."""
+        if description is None:
+            return
+        self.notes.append(description)
+        if self.status == "ok":
+            self.status = "partial"
+        logger.warning("%s: %s", self.endpoint.table, self.run.redact(description))
+
+    def row(self, api_calls: int) -> Dict[str, Any]:
+        if self.dropped:
+            self.notes.append(
+                f"{self.dropped} rows dated outside their request were dropped (their bodies "
+                "are in raw_responses with keep_raw_responses)"
+            )
+            if self.status == "ok":
+                self.status = ROWS_DROPPED
+        return {
+            "run_id": self.run.run_id,
+            "app_id": self.run.app_id,
+            "endpoint": self.endpoint.table,
+            "requested_from": self.requested_from,
+            "requested_to": self.requested_to,
+            "fetched_from": self.fetched_from,
+            "fetched_to": self.fetched_to,
+            "api_calls": api_calls,
+            "rows": self.rows,
+            "status": self.status,
+            "errcode": self.errcode,
+            # notes quote what WeChat sent, which may echo a secret
+            "message": self.run.redact("; ".join(dict.fromkeys(self.notes))) or None,
+            "started_at": self.started_at,
+            "finished_at": datetime.now(timezone.utc),
+        }
