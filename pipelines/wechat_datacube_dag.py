@@ -24,7 +24,7 @@ import dlt
 import pendulum
 from dlt.helpers.airflow_helper import PipelineTasksGroup
 
-from wechat_datacube_source import wechat_datacube_accounts
+from wechat_datacube_source import account_sources
 from wechat_datacube_source.cli import DATASET_NAME
 from wechat_datacube_source.views import create_views
 
@@ -62,7 +62,7 @@ with DAG(
     default_args={"retries": 0},
     tags=["wechat", "dlt"],
 ) as dag:
-    accounts = wechat_datacube_accounts()
+    accounts = account_sources()
     loads = []
     for account in accounts:
         group = PipelineTasksGroup(

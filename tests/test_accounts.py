@@ -12,7 +12,12 @@ import pytest
 import time_machine
 
 from tests.helpers import LAST_COMPLETE, make_pipeline, query, table_rows
-from wechat_datacube_source import AccountSource, ConfigurationError, wechat_datacube_accounts
+from wechat_datacube_source import (
+    AccountSource,
+    ConfigurationError,
+    account_sources,
+    wechat_datacube_accounts,
+)
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.run_summary import run_results
 
@@ -39,7 +44,7 @@ def entries(secrets: Mapping[str, str] = SECRETS) -> List[Dict[str, Any]]:
 
 
 def sources(api: Emulator, secrets: Mapping[str, str] = SECRETS) -> List[AccountSource]:
-    return wechat_datacube_accounts(
+    return account_sources(
         entries(secrets),
         base_url=api.base_url,
         retry_backoff_seconds=0.0,
@@ -189,7 +194,7 @@ def test_every_account_is_checked_before_any_call(tmp_path: Path, accounts_api: 
     def run_all(accounts: List[Dict[str, Any]]) -> None:
         """Every account run, one after another, as the pipeline script does."""
         destination = dlt.destinations.duckdb(str(tmp_path / "accounts.duckdb"))
-        for account in wechat_datacube_accounts(
+        for account in account_sources(
             accounts, base_url=accounts_api.base_url, resources=["user_cumulate"]
         ):
             load(tmp_path, destination, account)
@@ -208,3 +213,12 @@ def test_every_account_is_checked_before_any_call(tmp_path: Path, accounts_api: 
     # (the control: with good entries, the same statement calls for every account)
     run_all(entries())
     assert {r.app_id for r in accounts_api.data_requests()} == set(SECRETS)
+
+
+def test_the_former_name_of_account_sources_still_works_and_says_so() -> None:
+    listed = [{"app_id": "wx00000000000000a1", "app_secret": "a"}]
+    with pytest.warns(DeprecationWarning, match=r"now account_sources\(\)"):
+        former = wechat_datacube_accounts(listed)
+    assert [(a.app_id, a.pipeline_name) for a in former] == [
+        (a.app_id, a.pipeline_name) for a in account_sources(listed)
+    ]

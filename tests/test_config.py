@@ -10,7 +10,7 @@ import pendulum
 import pytest
 
 from tests.helpers import run, source
-from wechat_datacube_source import ConfigurationError, wechat_datacube, wechat_datacube_accounts
+from wechat_datacube_source import ConfigurationError, account_sources, wechat_datacube
 from wechat_datacube_source.config import parse_day, validate
 from wechat_datacube_source.emulator import Emulator
 
@@ -141,7 +141,7 @@ def test_dates_from_toml_strings_and_pendulum_are_equivalent() -> None:
 
 def test_an_accounts_entry_error_names_the_entry_not_the_single_account_section() -> None:
     with pytest.raises(ConfigurationError) as raised:
-        wechat_datacube_accounts(
+        account_sources(
             [
                 {"app_id": "wx00000000000000a1", "app_secret": "a"},
                 {"app_id": "wx00000000000000b2", "app_secret": "<its AppSecret>"},
@@ -158,7 +158,7 @@ def test_app_ids_that_differ_only_in_case_are_one_account() -> None:
     with pytest.raises(
         ConfigurationError, match=r"accounts\[1\]\.app_id: wx00000000000000AB is listed twice"
     ):
-        wechat_datacube_accounts(
+        account_sources(
             [
                 {"app_id": "wx00000000000000ab", "app_secret": "a"},
                 {"app_id": "wx00000000000000AB", "app_secret": "b"},
@@ -171,7 +171,7 @@ def test_a_value_dlt_cannot_coerce_is_a_configuration_error_naming_the_key(
 ) -> None:
     monkeypatch.setenv("SOURCES__WECHAT_DATACUBE__MAX_RETRIES", "abc")
     with pytest.raises(ConfigurationError) as raised:
-        wechat_datacube_accounts([{"app_id": "wx00000000000000a1", "app_secret": "a"}])
+        account_sources([{"app_id": "wx00000000000000a1", "app_secret": "a"}])
     # the value comes from the settings every account shares, so that is where to fix it
     assert str(raised.value) == (
         "max_retries: the configured value cannot be read as a whole number. "

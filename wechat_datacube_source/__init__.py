@@ -9,11 +9,12 @@ the table catalogue, the settings and what each sync_log status asks of the user
     pipeline = dlt.pipeline("wechat_datacube", destination="duckdb", dataset_name="wechat")
     pipeline.run(wechat_datacube())
 
-Many accounts share a dataset through `wechat_datacube_accounts()`: a source, and a pipeline
-name that keeps its own state, per account (accounts.py says why).
+Many accounts share a dataset through `account_sources()`: a list of a source, and a
+pipeline name that keeps its own state, per account (accounts.py says why).
 """
 
 import inspect
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -55,6 +56,7 @@ from .windows import first_label
 
 __all__ = [
     "wechat_datacube",
+    "account_sources",
     "wechat_datacube_accounts",
     "AccountSource",
     "ENDPOINTS",
@@ -170,7 +172,7 @@ class AccountSource:
     source: DltSource
 
 
-def wechat_datacube_accounts(
+def account_sources(
     accounts: Optional[Sequence[Mapping[str, Any]]] = None, **settings: Any
 ) -> List[AccountSource]:
     """A source per account of `[[sources.wechat_datacube.accounts]]` (or of `accounts`).
@@ -201,3 +203,16 @@ def wechat_datacube_accounts(
         app_id = account["app_id"]
         sources.append(AccountSource(app_id, pipeline_name_for(app_id), source))
     return sources
+
+
+def wechat_datacube_accounts(
+    accounts: Optional[Sequence[Mapping[str, Any]]] = None, **settings: Any
+) -> List[AccountSource]:
+    """The former name of `account_sources`, which it calls: it read like a dlt source, and
+    returns a list. Kept for code written against 0.1.0; to be removed in 0.3.0."""
+    warnings.warn(
+        "wechat_datacube_accounts() is now account_sources(); the old name goes in 0.3.0",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return account_sources(accounts, **settings)

@@ -26,7 +26,7 @@ import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.destinations.exceptions import DatabaseException
 
-from . import ConfigurationError, wechat_datacube, wechat_datacube_accounts
+from . import ConfigurationError, account_sources, wechat_datacube
 from .accounts import account_settings, configured_accounts, pipeline_name_for
 from .catalog import BY_TABLE
 from .clock import last_complete_day
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
 def run_accounts(args: argparse.Namespace, accounts: List[Any]) -> int:
     """Every listed account, each in its own pipeline, all into the same dataset."""
     # every account, and the destination they share, is checked before the first calls WeChat
-    sources = wechat_datacube_accounts(accounts, **source_arguments(args))
+    sources = account_sources(accounts, **source_arguments(args))
     pipelines = [
         make_pipeline(
             args,
