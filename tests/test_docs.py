@@ -5,6 +5,7 @@ import inspect
 import re
 from pathlib import Path
 
+import wechat_datacube_source
 from wechat_datacube_source import wechat_datacube
 from wechat_datacube_source.catalog import ENDPOINTS, Endpoint
 from wechat_datacube_source.views import VIEWS
@@ -79,3 +80,14 @@ def test_every_setting_of_the_source_is_in_the_readme() -> None:
         for name in re.findall(r"`([a-z_]+)`", line.split("|")[1])
     }
     assert set(inspect.signature(wechat_datacube).parameters) <= documented
+
+
+def test_the_module_map_names_every_module_of_the_package_and_no_other() -> None:
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("<!-- modules:begin -->") : text.index("<!-- modules:end -->")]
+    mapped = set(re.findall(r"^\| `([\w./]+)` \|", table, re.MULTILINE))
+    package = Path(wechat_datacube_source.__file__).parent
+    modules = {path.name for path in package.glob("*.py")} | {
+        f"{path.name}/" for path in package.iterdir() if (path / "__init__.py").is_file()
+    }
+    assert mapped == modules
