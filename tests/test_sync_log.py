@@ -13,7 +13,7 @@ import time_machine
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from tests.helpers import query, snapshot
-from tests.hostile import HostileServer, wechat_like
+from tests.hostile import HostileServer, Reply, Request, wechat_like
 from tests.test_hostile import clean_load, columns, hostile_source
 from wechat_datacube_source.account_run import new_run_id
 from wechat_datacube_source.loading import NOT_LOADED, load_source
@@ -59,7 +59,7 @@ def test_a_load_no_retry_can_fix_never_jams_later_runs_and_is_never_called_ok(
         outcome = load_source(pipeline, hostile_source(server, resources=tables))
         # not jammed: the old package was dropped and this run called WeChat again...
         assert server.calls("getusercumulate") and not pipeline.has_pending_data
-        assert outcome.load_failed
+        assert outcome.load_failed and not outcome.complete
         # in plain words, with what the destination said
         assert all("constraint" in problem.lower() for problem in outcome.problems)
         assert [
@@ -77,10 +77,24 @@ def test_a_load_no_retry_can_fix_never_jams_later_runs_and_is_never_called_ok(
         # once the table is fixed, the next run loads everything, with no gap
         rebuild_without_constraints(pipeline, "user_cumulate")
         outcome = load_source(pipeline, hostile_source(server, resources=tables))
-    assert not outcome.load_failed and needs_rerun(outcome.results) == []
-    assert outcome.problems == []
+    assert outcome.complete and outcome.problems == []
     reference = clean_load(tmp_path, destination, resources=tables)
     assert snapshot(pipeline, columns(reference)) == snapshot(reference)
+
+
+def test_a_load_whose_endpoint_stopped_is_not_complete(pipeline: dlt.Pipeline, clock: Any) -> None:
+    """`LoadOutcome.complete` is what the README tells library users to check (breaks tried:
+    `complete` reading only `load_failed`)."""
+
+    def answer(request: Request) -> Reply:
+        if request.name == "getusersummary" and request.begin.day == 10:
+            return Reply({"errcode": 40003, "errmsg": "invalid openid"})
+        return wechat_like(request)
+
+    with HostileServer(answer) as server:
+        outcome = load_source(pipeline, hostile_source(server, resources=["user_summary"]))
+    assert not outcome.load_failed and not outcome.complete
+    assert [result.endpoint for result in needs_rerun(outcome.results)] == ["user_summary"]
 
 
 def test_a_source_run_three_times_leaves_no_thread_and_gets_a_run_id_each_time(

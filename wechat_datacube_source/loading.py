@@ -22,7 +22,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from .errors import ConfigurationError
-from .run_summary import EndpointResult, results_of_loads, run_results
+from .run_summary import EndpointResult, needs_rerun, results_of_loads, run_results
 from .safe_text import shortened
 from .sync_log import SYNC_LOG_TABLE
 
@@ -41,6 +41,13 @@ class LoadOutcome:
     """One plain line per problem of the load itself (not of WeChat's answers)."""
     load_failed: bool = False
     """The pipeline itself failed (a step of dlt's, the destination): see `problems`."""
+
+    @property
+    def complete(self) -> bool:
+        """Everything selected is loaded, or was skipped for a documented reason; if not, the
+        failed or partial endpoints are in `needs_rerun(results)`, the load's own problem
+        in `problems`."""
+        return not self.load_failed and not needs_rerun(self.results)
 
 
 def check_destination(pipeline: dlt.Pipeline) -> None:
