@@ -3,7 +3,7 @@ not reach the destination."""
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from tests.helpers import query, snapshot
 from tests.hostile import HostileServer, Reply, Request, wechat_like
-from tests.test_hostile import clean_load, columns, hostile_source
+from tests.test_hostile import START, clean_load, columns, hostile_source
 from wechat_datacube_source.account_run import new_run_id
 from wechat_datacube_source.loading import NOT_LOADED, load_source
 from wechat_datacube_source.run_summary import needs_rerun
@@ -87,7 +87,10 @@ def test_a_load_whose_endpoint_stopped_is_not_complete(pipeline: dlt.Pipeline, c
     `complete` reading only `load_failed`)."""
 
     def answer(request: Request) -> Reply:
-        if request.name == "getusersummary" and request.begin.day == 10:
+        if (
+            request.name == "getusersummary"
+            and request.begin <= START + timedelta(days=1) <= request.end
+        ):
             return Reply({"errcode": 40003, "errmsg": "invalid openid"})
         return wechat_like(request)
 
