@@ -179,15 +179,29 @@ def test_a_value_dlt_cannot_coerce_is_a_configuration_error_naming_the_key(
     )
 
 
-def test_a_setting_the_source_declares_but_never_checks_fails_every_run() -> None:
-    """The signature declares the settings and `validate` checks each: one added to the first
-    and not to the second must not slip through unchecked (break tried: `all_read` a no-op)."""
+def source_arguments(**given: Any) -> Dict[str, Any]:
+    """Every argument of the source, as dlt would pass them: defaults, then `given`."""
     arguments = {
         name: parameter.default
         for name, parameter in inspect.signature(wechat_datacube).parameters.items()
     }
-    arguments.update(app_id="wxd3m0000000000001", app_secret="a-secret")
+    return {**arguments, "app_id": "wxd3m0000000000001", **given}
+
+
+def test_a_setting_the_source_declares_but_never_checks_fails_every_run() -> None:
+    """The signature declares the settings and `validate` checks each: one added to the first
+    and not to the second must not slip through unchecked (break tried: `all_read` a no-op)."""
+    arguments = source_arguments(app_secret="a-secret")
     today = date(2026, 6, 14)
     assert validate(arguments, today).app_id == "wxd3m0000000000001"  # the control
     with pytest.raises(TypeError, match="settings never checked: max_fun"):
         validate({**arguments, "max_fun": 1}, today)
+
+
+@pytest.mark.parametrize("secret", ["app_secret", "access_token"])
+def test_the_checked_settings_keep_their_secret_out_of_their_repr(secret: str) -> None:
+    """A config, and every run that holds one, may be printed in a traceback or captured by
+    an error tracker (break tried: the field back in the repr)."""
+    config = validate(source_arguments(**{secret: "S3cr3t-in-a-repr"}), date(2026, 6, 14))
+    assert getattr(config, secret) == "S3cr3t-in-a-repr"
+    assert "wxd3m0000000000001" in repr(config) and "S3cr3t" not in repr(config)

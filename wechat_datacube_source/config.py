@@ -2,7 +2,7 @@
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
@@ -62,8 +62,10 @@ class SourceConfig:
     """The settings after validation, in the types the source works with."""
 
     app_id: str
-    app_secret: Optional[str]
-    access_token: Optional[str]
+    # out of the repr: a config (and every run that holds it) may be printed in a traceback,
+    # a debugger or an error tracker's captured locals
+    app_secret: Optional[str] = field(repr=False)
+    access_token: Optional[str] = field(repr=False)
     base_url: str
     token_mode: str
     start_date: date
