@@ -1,7 +1,8 @@
 """The ready-made views answer from the loaded tables, on DuckDB and on PostgreSQL."""
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -124,3 +125,50 @@ def test_views_translate_for_the_warehouses(tmp_path: Path, api: Emulator, diale
                 expected = sorted(map(tuple, cursor.fetchall()), key=repr)
             assert expected, view.name
             assert answer == expected, (view.name, create)
+
+
+# (readers of one channel, of all channels): shares next to a rounding boundary
+SHARES = [(50, 100_001), (49_999_995, 100_000_000_000), (3, 2_000), (1, 3), (2, 3), (61, 800)]
+
+
+def test_the_read_source_share_is_rounded_once_and_half_up(pipeline: dlt.Pipeline) -> None:
+    """On the view's own SQL, over tables made for it: breaks tried: six decimal places
+    before the rounding (50 of 100001 readers became 0.1 %); a decimal division (DuckDB
+    divides decimals as doubles, and 0.15 became 0.1)."""
+    view = next(view for view in VIEWS if view.name == "v_read_source_mix")
+    with pipeline.sql_client() as client:
+        client.create_dataset()
+        read = client.make_qualified_table_name("user_read")
+        labels = client.make_qualified_table_name("code_labels")
+        client.execute_sql(
+            f"CREATE TABLE {read} (app_id VARCHAR, ref_date DATE, user_source BIGINT, "
+            "int_page_read_user BIGINT, int_page_read_count BIGINT)"
+        )
+        client.execute_sql(
+            f"CREATE TABLE {labels} (field VARCHAR, code VARCHAR, label_en VARCHAR, "
+            "label_zh VARCHAR)"
+        )
+        for day, (readers, everyone) in enumerate(SHARES, start=1):
+            for source, count in ((99999999, everyone), (2, readers)):
+                client.execute_sql(
+                    f"INSERT INTO {read} VALUES ('wx', %s, %s, %s, 0)",
+                    date(2026, 6, day),
+                    source,
+                    count,
+                )
+        dialect = pipeline.destination.capabilities().sqlglot_dialect
+        _, create = view_statements(
+            view, dialect, lambda table: client.make_qualified_table_name_path(table, quote=False)
+        )
+        client.execute_sql(create)
+        shares = client.execute_sql(
+            "SELECT ref_date, pct_of_all_readers FROM "  # noqa: S608
+            f"{client.make_qualified_table_name(view.name)}"
+        )
+    expected = {
+        date(2026, 6, day): (Decimal(100 * readers) / everyone).quantize(
+            Decimal("0.1"), ROUND_HALF_UP
+        )
+        for day, (readers, everyone) in enumerate(SHARES, start=1)
+    }
+    assert dict(shares or []) == expected
