@@ -192,13 +192,24 @@ def test_proxies_and_ca_bundle_from_the_environment_are_honoured(
         (Reply({"errcode": -1, "errmsg": "system error"}), True),
         (Reply({"errmsg": "busy"}, status=503), True),
         (Reply("<html>502 Bad Gateway</html>"), True),
+        (Reply(b'{"list": ' + b"[" * 5000 + b"]" * 5000 + b"}"), False),  # never readable
     ],
-    ids=["redirect", "http-404", "errcode-40003", "errcode-48001", "errcode-1", "http-503", "html"],
+    ids=[
+        "redirect",
+        "http-404",
+        "errcode-40003",
+        "errcode-48001",
+        "errcode-1",
+        "http-503",
+        "html",
+        "too-deep",
+    ],
 )
 def test_a_fault_is_asked_again_only_when_asking_again_may_help(
     reply: Reply, transient: bool
 ) -> None:
-    """Breaks tried: every fault retryable (the refusals cost 4 calls); none retryable."""
+    """Breaks tried: every fault retryable (the refusals cost 4 calls); none retryable; a
+    body too deep to read retried."""
     with HostileServer(lambda request: reply) as server:
         transport = Transport(
             server.base_url, Redactor(), RetryPolicy(max_retries=3, backoff_seconds=0.0)

@@ -98,11 +98,11 @@ def test_views_translate_for_the_warehouses(tmp_path: Path, api: Emulator, diale
 
     There is no BigQuery or Snowflake here, so the translation cannot run where it is meant
     to; read back by sqlglot and run on the DuckDB data, it must give the view's own rows.
-    A translation that changes the meaning (a date difference with its arguments swapped,
-    a rounding dropped, DuckDB's syntax sent as it is) changes the rows or does not parse.
-    Breaks tried: statements written without the dialect (BigQuery reads `"ds"` as a string
-    and the run fails); `DECIMAL(9, 1)` as the only rounding of the read-source share (sqlglot
-    writes BigQuery's `NUMERIC` without its scale, which is why the view rounds first).
+    That catches what the translation loses or garbles on the way out (a rounding dropped,
+    DuckDB's syntax sent as it is), not a mistake sqlglot makes the same way in both
+    directions. Breaks tried: statements written without the dialect (BigQuery reads `"ds"`
+    as a string and the run fails); `DECIMAL(9, 1)` as the only rounding of the read-source
+    share (sqlglot writes BigQuery's `NUMERIC` without its scale, so the view rounds first).
     """
     pipeline = make_pipeline(tmp_path)
     run(pipeline, api, resources=TABLES, start_date=START.isoformat())
