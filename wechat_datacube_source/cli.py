@@ -304,3 +304,7 @@ def dispatch(args: argparse.Namespace) -> int:
                 "start_date": args.start_date or start.isoformat(),
             },
         )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -85,5 +85,6 @@ CONFIG_SECTION: Final = f"[{CONFIG_KEY}]"
 ACCOUNTS_KEY: Final = f"{CONFIG_KEY}.accounts"
 ACCOUNTS_SECTION: Final = f"[[{ACCOUNTS_KEY}]]"
 
-# the pipeline name, and the prefix of each listed account's pipeline name
-PIPELINE_NAME: Final = SOURCE_NAME
+# the pipeline name, and the prefix of each listed account's pipeline name: it keys every
+# user's saved state, so it stays what it is whatever the source is called
+PIPELINE_NAME: Final = "wechat_datacube"

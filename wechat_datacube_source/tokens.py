@@ -111,6 +111,7 @@ class StableTokenProvider(FetchedTokenProvider):
             "POST",
             "/cgi-bin/stable_token",
             label=TOKEN_LABEL,
+            counter=None,
             json_body={
                 "grant_type": "client_credential",
                 "appid": app_id,
@@ -128,6 +129,7 @@ class ClassicTokenProvider(FetchedTokenProvider):
             "GET",
             "/cgi-bin/token",
             label=TOKEN_LABEL,
+            counter=None,
             params={"grant_type": "client_credential", "appid": app_id, "secret": app_secret},
         )
 

@@ -197,14 +197,14 @@ class Transport:
         path: str,
         *,
         label: str,
-        counter: Optional[CallCounter] = None,
+        counter: Optional[CallCounter],
         params: Optional[Mapping[str, Any]] = None,
         json_body: Optional[Mapping[str, Any]] = None,
     ) -> Body:
         """One logical call, retried on transient faults; raises on anything else.
 
         Every attempt counts against the run's `max_calls`, and against `counter` (the
-        endpoint's calls in `sync_log`) when the call is an endpoint's.
+        endpoint's calls in `sync_log`); None for a call of no endpoint (a token fetch).
         """
         attempt = 0
         while True:
