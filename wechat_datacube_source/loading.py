@@ -17,6 +17,7 @@ from typing import Any, List, Optional
 
 import dlt
 from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.common.destination.exceptions import SchemaUpdateError, SchemaUpdateTransientError
 from dlt.common.exceptions import MissingDependencyException, TerminalException
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -128,9 +129,31 @@ def load_source(pipeline: dlt.Pipeline, source: Any) -> LoadOutcome:
 
 def _cannot_succeed(error: PipelineStepFailed) -> bool:
     """A failure that loading the same package again would meet again."""
-    return error.step == "normalize" or (
-        error.step == "load" and isinstance(error.exception, TerminalException)
-    )
+    if error.step == "normalize":
+        return True
+    if error.step != "load":
+        return False
+    return isinstance(error.exception, TerminalException) or _refused_by_parser(error.exception)
+
+
+# what a destination's SQL parser raises (DuckDB's ParserException, psycopg2's SyntaxError)
+_PARSER_ERRORS = frozenset({"ParserException", "SyntaxError"})
+
+
+def _refused_by_parser(error: Optional[BaseException]) -> bool:
+    """A schema change the destination's parser refused: dlt files every failed schema change
+    as transient (two pipelines adding one column at once is), but a statement the parser
+    refuses is refused again. DuckDB 1.x refuses to add dlt's `_dlt_load_id NOT NULL` to a
+    table someone made ("Adding columns with constraints not yet supported"): kept as
+    transient, that package jammed every later run."""
+    if not isinstance(error, SchemaUpdateTransientError):
+        return False
+    cause: Optional[BaseException] = error
+    while cause is not None:
+        if type(cause).__name__ in _PARSER_ERRORS:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _abort(
@@ -168,8 +191,11 @@ def _abort(
 
 def _reason(error: PipelineStepFailed) -> str:
     """What the destination said, short enough for one line of output: the exception a
-    failed job met, not dlt's wrapper around it (whose first line is a traceback header)."""
+    failed job or schema change met, not dlt's wrapper around it (whose first line is a
+    traceback header, or a list of every table of the schema)."""
     cause: Optional[BaseException] = getattr(error.exception, "client_exception", None)
+    if cause is None and isinstance(error.exception, SchemaUpdateError):
+        cause = error.exception.__cause__
     cause = cause or error.exception or error
     lines = [line for line in str(cause).splitlines() if line.strip()]
     return shortened(f"{type(cause).__name__}: {lines[0].strip() if lines else ''}", 200)
