@@ -8,16 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
+import psycopg2.errors
 import pytest
 import time_machine
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.common.destination.exceptions import SchemaUpdateTransientError
+from dlt.destinations.exceptions import DatabaseTransientException, DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from tests.helpers import query, snapshot
 from tests.hostile import HostileServer, Reply, Request, wechat_like
 from tests.test_hostile import START, clean_load, columns, hostile_source
 from wechat_datacube_source.account_run import new_run_id
-from wechat_datacube_source.loading import NOT_LOADED, load_source
+from wechat_datacube_source.loading import NOT_LOADED, _refused_by_parser, load_source
 from wechat_datacube_source.run_summary import needs_rerun
 
 
@@ -84,8 +87,9 @@ def test_a_load_no_retry_can_fix_never_jams_later_runs_and_is_never_called_ok(
         try:
             statuses = query(pipeline, "SELECT DISTINCT status, message FROM wechat.sync_log")
         except DatabaseUndefinedRelation:
-            statuses = []
-        assert all(
+            assert destination.destination_name == "duckdb" and duckdb.__version__ < "2"
+            statuses = [("failed", NOT_LOADED)]  # (no table of the load reached DuckDB 1.x)
+        assert statuses and all(
             status == "failed" and message.startswith(NOT_LOADED) for status, message in statuses
         ), statuses
         assert {result.status for result in outcome.results} <= {"failed"}
@@ -182,3 +186,28 @@ def test_a_source_iterated_with_no_pipeline_yields_its_rows_once_a_run() -> None
     (first,), (second,) = [json.loads(line) for line in done.stdout.splitlines()[-2:]]
     assert first[1:] == second[1:] == ["ok", 30]  # 30 days, one row each, both times
     assert first[0] < second[0]
+
+
+def schema_change_failed(driver_error: BaseException) -> SchemaUpdateTransientError:
+    """dlt's error for a failed schema change, raised from the driver's, as dlt raises it."""
+    wrapped = DatabaseTransientException(driver_error)
+    wrapped.__cause__ = driver_error
+    error = SchemaUpdateTransientError("wechat_datacube", ["user_cumulate"], wrapped)
+    error.__cause__ = wrapped
+    return error
+
+
+def test_only_a_statement_the_parser_refuses_makes_a_schema_change_final() -> None:
+    """A refused statement is refused again; a clash of pipelines (a lock, a conflict) is
+    worth the retry dlt offers (breaks tried: every schema-change failure final; a name
+    match that took Python's own SyntaxError; a walk that never ended on a cycle)."""
+    refused = [duckdb.ParserException("Adding columns with constraints not yet supported")]
+    refused.append(psycopg2.errors.SyntaxError("syntax error at or near"))
+    passing = [duckdb.TransactionException("Conflict on tuple"), SyntaxError("not a driver's")]
+    passing.append(psycopg2.errors.LockNotAvailable("could not obtain lock"))
+    assert [_refused_by_parser(schema_change_failed(e)) for e in refused] == [True, True]
+    assert [_refused_by_parser(schema_change_failed(e)) for e in passing] == [False] * 3
+    cycle = schema_change_failed(duckdb.TransactionException("Conflict"))
+    assert cycle.__cause__ is not None
+    cycle.__cause__.__cause__ = cycle
+    assert not _refused_by_parser(cycle)

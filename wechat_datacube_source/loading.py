@@ -136,8 +136,10 @@ def _cannot_succeed(error: PipelineStepFailed) -> bool:
     return isinstance(error.exception, TerminalException) or _refused_by_parser(error.exception)
 
 
-# what a destination's SQL parser raises (DuckDB's ParserException, psycopg2's SyntaxError)
-_PARSER_ERRORS = frozenset({"ParserException", "SyntaxError"})
+# what a database driver raises for a statement its parser refuses: (driver, exception name)
+_PARSER_ERRORS = frozenset(
+    {("duckdb", "ParserException"), ("duckdb", "SyntaxException"), ("psycopg2", "SyntaxError")}
+)
 
 
 def _refused_by_parser(error: Optional[BaseException]) -> bool:
@@ -145,14 +147,18 @@ def _refused_by_parser(error: Optional[BaseException]) -> bool:
     as transient (two pipelines adding one column at once is), but a statement the parser
     refuses is refused again. DuckDB 1.x refuses to add dlt's `_dlt_load_id NOT NULL` to a
     table someone made ("Adding columns with constraints not yet supported"): kept as
-    transient, that package jammed every later run."""
+    transient, that package jammed every later run. Only the driver's own error counts, in
+    the chain of causes dlt raised from (a few links; a cycle ends it)."""
     if not isinstance(error, SchemaUpdateTransientError):
         return False
-    cause: Optional[BaseException] = error
-    while cause is not None:
-        if type(cause).__name__ in _PARSER_ERRORS:
+    cause: Optional[BaseException] = error.__cause__
+    for _ in range(5):
+        if cause is None:
+            return False
+        driver = type(cause).__module__.split(".")[0].lstrip("_")
+        if (driver, type(cause).__name__) in _PARSER_ERRORS:
             return True
-        cause = cause.__cause__ or cause.__context__
+        cause = cause.__cause__
     return False
 
 
