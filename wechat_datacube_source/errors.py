@@ -288,6 +288,11 @@ class UnreadableBody(PayloadError):
         super().__init__(endpoint, problem)
 
 
+def error_kind(error: Exception) -> ErrorKind:
+    """What `error` means for the run: a WeChat error's kind; anything else is `OTHER`."""
+    return error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+
+
 def error_code(error: Exception) -> Tuple[Optional[int], str]:
     """The errcode (if WeChat sent one) and message of an error, for sync_log."""
     if isinstance(error, WeChatApiError):

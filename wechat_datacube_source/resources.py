@@ -43,7 +43,7 @@ from dlt.sources import incremental as Incremental
 from .account_run import AccountRun, RunScope
 from .arrow_tables import Row, to_arrow
 from .catalog import SUMMARY_KEY, Endpoint, table_columns
-from .errors import ErrorKind, PayloadError, WeChatApiError
+from .errors import ErrorKind, PayloadError, WeChatApiError, error_kind
 from .raw_archive import (
     RAW_RESPONSES_COLUMNS,
     RAW_RESPONSES_TABLE,
@@ -181,7 +181,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
         if error is not None and window in retrying:
             continue  # still set aside, and still named in sync_log
         if error is not None:
-            kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+            kind = error_kind(error)
             if kind in (ErrorKind.DATE_RANGE, ErrorKind.NOT_READY) and window.days > 1:
                 # too long, or its newest days unfinished: the halves can still commit
                 inflight.extendleft(reversed([fetch(half) for half in halve(window)]))
@@ -240,7 +240,7 @@ def _stop(
     log: SyncLog, endpoint: Endpoint, run: AccountRun, window: Window, error: Exception
 ) -> None:
     """Records why the endpoint stops at `window` (or, for unfinished days, waits there)."""
-    kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+    kind = error_kind(error)
     if kind is ErrorKind.NOT_READY and _may_be_unfinished(endpoint, window, run):
         log.not_ready(window.begin)
     elif isinstance(error, WeChatApiError) and kind is ErrorKind.NOT_READY:

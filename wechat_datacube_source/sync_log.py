@@ -14,7 +14,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 
 from .account_run import AccountRun
 from .catalog import Endpoint
-from .errors import ErrorKind, WeChatApiError, error_code
+from .errors import ErrorKind, error_code, error_kind
 from .windows import Window
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class SyncLog:
     def stopped(self, window: Window, error: Exception, problem: Optional[str] = None) -> None:
         """The endpoint stopped at `window`; `problem` says why, if the error alone does not."""
         self.errcode, message = error_code(error)
-        kind = error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
+        kind = error_kind(error)
         if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED) and problem is None:
             self.status = "skipped"
         else:
