@@ -74,6 +74,24 @@ def test_a_static_access_token_never_calls_a_token_endpoint(
     assert token not in log["message"]
 
 
+def test_a_rejected_static_token_costs_one_call_and_stops_every_endpoint_alike(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    """A token that cannot be refreshed here stops the whole account, as a wrong secret
+    does: before, each of the endpoints (8 at once) made its own failing call."""
+    tables = ["user_summary", "user_cumulate", "user_read", "upstream_msg"]
+    run(pipeline, api, resources=tables, app_secret=None, access_token="not-a-live-token")
+    assert token_requests(api) == []
+    assert [r.errcode for r in api.data_requests()] == [40001]
+    logs = last_sync_log(pipeline)
+    assert {log["status"] for log in logs.values()} == {"failed"}
+    assert {log["errcode"] for log in logs.values()} == {40001}
+    # the same words in every row, naming the fix once rather than per endpoint
+    (message,) = {log["message"] for log in logs.values()}
+    assert message.startswith("the account stopped: WeChat error 40001")
+    assert "`access_token` is invalid or expired" in message and "not-a-live-token" not in message
+
+
 def test_a_wrong_secret_fails_every_endpoint_with_one_token_call_and_names_the_key(
     pipeline: dlt.Pipeline, api: Emulator
 ) -> None:

@@ -4,19 +4,48 @@ The client knows the two HTTP shapes (datacube POST with a JSON body, publisher/
 paging); everything endpoint-specific comes from the catalog entry.
 """
 
+import threading
 from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar
 
 from .catalog import Endpoint
 from .config import SourceConfig
-from .errors import ErrorKind, PayloadError, UnreadableBody, WeChatApiError
+from .errors import (
+    ErrorKind,
+    PayloadError,
+    UnreadableBody,
+    WeChatApiError,
+    WeChatSourceError,
+    stops_account,
+)
 from .raw_archive import RawPage
 from .redaction import Redactor
 from .settings import PUBLISHER_PAGE_SIZE
 from .tokens import ClassicTokenProvider, StableTokenProvider, StaticTokenProvider, TokenProvider
 from .transport import Body, CallCounter, Transport
 from .windows import Window
+
+T = TypeVar("T")
+
+
+class FirstCall:
+    """Lets the first call through alone; every other waits until it has ended, then all go
+    at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._over = False
+
+    def run(self, call: Callable[[], T]) -> T:
+        if not self._over:
+            with self._lock:
+                if not self._over:
+                    try:
+                        return call()
+                    finally:
+                        self._over = True
+        return call()
 
 
 class WeChatClient:
@@ -25,6 +54,7 @@ class WeChatClient:
     def __init__(self, transport: Transport, tokens: TokenProvider) -> None:
         self.transport = transport
         self.tokens = tokens
+        self._first_call = FirstCall()
 
     @classmethod
     def for_account(cls, config: SourceConfig) -> "WeChatClient":
@@ -93,18 +123,37 @@ class WeChatClient:
         raise PayloadError(endpoint.table, f"paging of {window} did not end")
 
     def _authorized(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
-        """Send with the current token; on a token error refresh once and retry once."""
-        token = self.tokens.token()
+        """Send with the current token; on a token error refresh once and retry once.
+
+        The run's first call goes alone: whatever stops the whole account (a rejected token,
+        secret or IP, the daily quota) then costs one call, not one per endpoint in flight."""
+        self.transport.check_stopped()
+        try:
+            return self._first_call.run(partial(self._with_token, endpoint, send))
+        except WeChatSourceError as error:
+            if stops_account(error):
+                self.transport.stop(error)
+            raise
+
+    def _with_token(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
+        try:
+            token = self.tokens.token()
+        except WeChatSourceError as error:
+            # the token fetch had its retries; without a token no call can succeed
+            self.transport.stop(error)
+            raise
         try:
             return send(token)
         except WeChatApiError as error:
             if error.kind is not ErrorKind.TOKEN:
                 raise _with_replacements(error, endpoint) from None
             if not self.tokens.can_refresh:
+                # no call of the account can succeed with it
                 raise WeChatApiError(
                     error.errcode,
                     error.errmsg,
                     endpoint.table,
+                    kind=ErrorKind.ACCOUNT,
                     hint="the configured `access_token` is invalid or expired: get a current one "
                     "from the service that manages it",
                 ) from None

@@ -19,6 +19,12 @@ from dlt.common.configuration.exceptions import (
 
 from .settings import ACCOUNTS_SECTION, CONFIG_SECTION
 
+TOKEN_LABEL = "access token"
+"""What a token request's errors name in place of an endpoint."""
+PROBLEM = "wechat_datacube_problem"
+"""Marks a log record (`extra={PROBLEM: True}`) that states a problem the run's results
+(`sync_log`) record too, so that a command printing the results can leave it out of its live
+output and say each problem once."""
 MALFORMED_ANSWER = -2
 """Not a WeChat code: the answer was unusable (an errcode that is no whole number, a token
 response without a token)."""
@@ -236,8 +242,9 @@ class WeChatApiError(WeChatSourceError):
         self.endpoint = endpoint
         self.kind = kind or kind_of(errcode)
         hint = hint if hint is not None else explain(errcode, errmsg, replacements)
-        text = f"{endpoint}: WeChat error {errcode} ({errmsg})"
-        super().__init__(f"{text}: {hint}" if hint else text)
+        self.detail = f"WeChat error {errcode} ({errmsg})" + (f": {hint}" if hint else "")
+        """The message without the endpoint it was met on."""
+        super().__init__(f"{endpoint}: {self.detail}")
 
 
 class TransportError(WeChatSourceError):
@@ -269,6 +276,16 @@ class CallBudgetExhausted(WeChatSourceError):
         )
 
 
+class AccountStopped(WeChatSourceError):
+    """An earlier call of the run met a problem no call of the account can get past (a
+    rejected secret or token, an IP off the whitelist, the daily quota, the run's call budget):
+    the account makes no more calls in this run."""
+
+    def __init__(self, cause: WeChatSourceError) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
 class PayloadError(WeChatSourceError):
     """A successful response has a shape the source cannot turn into rows."""
 
@@ -288,13 +305,40 @@ class UnreadableBody(PayloadError):
         super().__init__(endpoint, problem)
 
 
+ACCOUNT_WIDE = frozenset({ErrorKind.ACCOUNT, ErrorKind.QUOTA})
+"""Kinds of error after which no call of the account can succeed in the run."""
+
+
+def stops_account(error: Exception) -> bool:
+    """Whether `error` ends every call of the account in this run, not only one endpoint's."""
+    return isinstance(error, (AccountStopped, CallBudgetExhausted)) or (
+        error_kind(error) in ACCOUNT_WIDE
+    )
+
+
+def account_problem(error: Exception) -> str:
+    """What stopped an account, in the same words whichever endpoint met it first: said once,
+    and written alike in every endpoint's `sync_log` row."""
+    cause = error.cause if isinstance(error, AccountStopped) else error
+    if isinstance(cause, WeChatApiError) and cause.endpoint != TOKEN_LABEL:
+        text = cause.detail
+    else:
+        text = str(cause)
+    return f"the account stopped: {text}"
+
+
 def error_kind(error: Exception) -> ErrorKind:
-    """What `error` means for the run: a WeChat error's kind; anything else is `OTHER`."""
+    """What `error` means for the run: a WeChat error's kind (that of the error which stopped
+    the account, for the calls it stopped); anything else is `OTHER`."""
+    if isinstance(error, AccountStopped):
+        return error_kind(error.cause)
     return error.kind if isinstance(error, WeChatApiError) else ErrorKind.OTHER
 
 
 def error_code(error: Exception) -> Tuple[Optional[int], str]:
     """The errcode (if WeChat sent one) and message of an error, for sync_log."""
+    if isinstance(error, AccountStopped):
+        return error_code(error.cause)
     if isinstance(error, WeChatApiError):
         return error.errcode, str(error)
     if isinstance(error, WeChatSourceError):

@@ -14,7 +14,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 
 from .account_run import AccountRun
 from .catalog import Endpoint
-from .errors import ErrorKind, error_code, error_kind
+from .errors import PROBLEM, AccountStopped, ErrorKind, account_problem, error_code, error_kind
 from .windows import Window
 
 logger = logging.getLogger(__name__)
@@ -71,16 +71,26 @@ class SyncLog:
         )
 
     def stopped(self, window: Window, error: Exception, problem: Optional[str] = None) -> None:
-        """The endpoint stopped at `window`; `problem` says why, if the error alone does not."""
+        """The endpoint stopped at `window`; `problem` says why, if the error alone does not.
+
+        A problem of the whole account is written in the same words for every endpoint it
+        stopped, and not logged here: the transport logged it once when it stopped the
+        account."""
         self.errcode, message = error_code(error)
         kind = error_kind(error)
+        if error is self.run.client.transport.stopped or isinstance(error, AccountStopped):
+            self.status = "partial" if self.fetched_to is not None else "failed"
+            self.notes.append(account_problem(error))
+            return
         if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED) and problem is None:
             self.status = "skipped"
         else:
             self.status = "partial" if self.fetched_to is not None else "failed"
             message = f"stopped at window {window}: {problem or message}"
         self.notes.append(message)
-        logger.warning("%s: %s", self.endpoint.table, self.run.redact(message))
+        logger.warning(
+            "%s: %s", self.endpoint.table, self.run.redact(message), extra={PROBLEM: True}
+        )
 
     def set_aside(self, description: Optional[str]) -> None:
         """Windows are set aside: the endpoint's data has holes until they land."""
@@ -89,7 +99,9 @@ class SyncLog:
         self.notes.append(description)
         if self.status == "ok":
             self.status = "partial"
-        logger.warning("%s: %s", self.endpoint.table, self.run.redact(description))
+        logger.warning(
+            "%s: %s", self.endpoint.table, self.run.redact(description), extra={PROBLEM: True}
+        )
 
     def row(self, api_calls: int) -> Dict[str, Any]:
         if self.dropped:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Tuple
 from .errors import (
     CREDENTIALS_PLACE,
     MALFORMED_ANSWER,
+    TOKEN_LABEL,
     ErrorKind,
     TransportError,
     WeChatApiError,
@@ -24,8 +25,6 @@ from .settings import (
     TOKEN_EXPIRY_MARGIN_SECONDS,
 )
 from .transport import Body, Transport
-
-TOKEN_LABEL = "access token"
 
 
 class TokenProvider(ABC):

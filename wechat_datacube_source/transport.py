@@ -17,12 +17,16 @@ from .config import CallLimits, RetryPolicy
 from .deadlines import DeadlineAdapter, total_deadline
 from .errors import (
     MALFORMED_ANSWER,
+    PROBLEM,
+    AccountStopped,
     CallBudgetExhausted,
     ErrorKind,
     TransportError,
     UnreadableBody,
     WeChatApiError,
     WeChatSourceError,
+    account_problem,
+    stops_account,
 )
 from .redaction import Redactor
 from .safe_text import decode_json, escape_unstorable, shortened
@@ -188,8 +192,9 @@ class Transport:
         self._next_start = 0.0
         self.calls = CallCounter()
         """Every request of the run, for the `max_calls` budget."""
-        # the 45009 that stopped this account's calls for the run, if any
-        self._quota_error: Optional[WeChatApiError] = None
+        self._stop_lock = threading.Lock()
+        self.stopped: Optional[WeChatSourceError] = None
+        """What ended every call of the account in this run (`stop`), if anything did."""
 
     def request(
         self,
@@ -208,10 +213,7 @@ class Transport:
         """
         attempt = 0
         while True:
-            if self._quota_error is not None:
-                raise WeChatApiError(
-                    self._quota_error.errcode, self._quota_error.errmsg, label
-                ) from None
+            self.check_stopped()
             self._spend_call()
             if counter is not None:
                 counter.add()
@@ -227,9 +229,25 @@ class Transport:
                 logger.warning("%s; retry %d in %.2fs", problem, attempt, delay)
                 time.sleep(delay)
 
+    def stop(self, error: WeChatSourceError) -> None:
+        """No call of the account can succeed in this run after `error` (`stops_account`):
+        every later request raises `AccountStopped` without a call, and the problem is logged
+        here, once, rather than by each endpoint it stops."""
+        with self._stop_lock:
+            if self.stopped is not None:
+                return
+            self.stopped = error
+        logger.warning("%s", account_problem(error), extra={PROBLEM: True})
+
+    def check_stopped(self) -> None:
+        """Raises `AccountStopped` if the account's calls have ended for this run."""
+        if self.stopped is not None:
+            raise AccountStopped(self.stopped)
+
     def _spend_call(self) -> None:
         if not self.calls.add(self.limits.max_calls):
-            raise CallBudgetExhausted(self.limits.max_calls or 0)
+            self.stop(CallBudgetExhausted(self.limits.max_calls or 0))
+            self.check_stopped()
 
     def _pace(self) -> None:
         """Wait for the next start the request-rate cap allows, if there is one."""
@@ -308,8 +326,8 @@ class Transport:
         if code == 0:
             return body
         error = WeChatApiError(code, self.redactor(message), label)
-        if error.kind is ErrorKind.QUOTA:
-            self._quota_error = error
+        if stops_account(error):
+            self.stop(error)
         raise error
 
     def _host_of(self, response: Optional[requests.Response]) -> str:
