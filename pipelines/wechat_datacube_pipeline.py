@@ -1,8 +1,7 @@
 """Load WeChat Official Account statistics into DuckDB (or any dlt destination).
 
-The dlt-style pipeline script: the command's code (`wechat_datacube_source.cli`), run as
-`python pipelines/wechat_datacube_pipeline.py --help` for its options. To load from your own
-code instead:
+The dlt-style pipeline script: the same code as `wechat-datacube run`, with the same options
+(`python pipelines/wechat_datacube_pipeline.py --help`). To load from your own code instead:
 
     import dlt
     from wechat_datacube_source import wechat_datacube
@@ -11,9 +10,7 @@ code instead:
     pipeline.run(wechat_datacube())
 """
 
-import sys
-
-from wechat_datacube_source.cli import main
+from wechat_datacube_source.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(prog_name="wechat_datacube_pipeline.py")

@@ -192,6 +192,25 @@ def run_script(
     )
 
 
+COMMAND = [sys.executable, "-m", "wechat_datacube_source.cli"]
+"""The `wechat-datacube` command, as the working tree has it (the installed script is the
+same function: tests/test_command.py checks the wheel declares it)."""
+
+
+def run_command(
+    tmp_path: Path, *args: str, env: Dict[str, str]
+) -> "subprocess.CompletedProcess[str]":
+    """`wechat-datacube *args` in `tmp_path` (where its DuckDB file lands by default)."""
+    return subprocess.run(
+        [*COMMAND, *args],
+        cwd=tmp_path,
+        env=script_environment(tmp_path, env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def credentials(api: Emulator, **settings: str) -> Dict[str, str]:
     """Source settings for a subprocess, as environment variables."""
     values = {

@@ -7,7 +7,8 @@ the table catalogue, the settings and what each sync_log status asks of the user
     from wechat_datacube_source import wechat_datacube
 
     pipeline = dlt.pipeline("wechat_datacube", destination="duckdb", dataset_name="wechat")
-    pipeline.run(wechat_datacube())
+    load_info = pipeline.run(wechat_datacube())
+    raise_on_incomplete(pipeline, load_info)  # if some endpoint is partial or failed
 
 Many accounts share a dataset through `account_sources()`: a list of a source, and a
 pipeline name that keeps its own state, per account (accounts.py says why).
@@ -33,6 +34,7 @@ from .clock import last_complete_day
 from .config import SourceConfig, validate
 from .errors import (
     ConfigurationError,
+    IncompleteRunError,
     PayloadError,
     TransportError,
     WeChatApiError,
@@ -40,6 +42,7 @@ from .errors import (
 )
 from .labels import CODE_LABEL_COLUMNS, CODE_LABELS_TABLE, code_labels
 from .resources import declare_tables, endpoint_rows
+from .run_summary import raise_on_incomplete
 from .settings import (
     ACCOUNTS_SECTION,
     DEFAULT_BACKOFF_SECONDS,
@@ -59,8 +62,10 @@ __all__ = [
     "account_sources",
     "wechat_datacube_accounts",
     "AccountSource",
+    "raise_on_incomplete",
     "ENDPOINTS",
     "ConfigurationError",
+    "IncompleteRunError",
     "PayloadError",
     "TransportError",
     "WeChatApiError",

@@ -13,7 +13,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterator, Optional
 
@@ -23,6 +23,7 @@ from dlt.common.storages.exceptions import CurrentLoadPackageStateNotAvailable
 from .client import WeChatClient
 from .clock import last_complete_day
 from .config import SourceConfig
+from .progress import RunProgress, track
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,21 @@ class AccountRun:
     last_complete_day: date
     pool: ThreadPoolExecutor
     """Fetches windows ahead for all endpoints; as wide as the account's in-flight limit."""
-    run_id: str = field(default_factory=lambda: new_run_id())
+    run_id: str
+    progress: RunProgress
 
     @classmethod
-    def start(cls, config: SourceConfig) -> "AccountRun":
-        """A new run of the account: its client, its pool, the day it treats as last
-        complete (fixed for the run, so that every endpoint ends on the same day)."""
+    def start(cls, config: SourceConfig, run_id: Optional[str] = None) -> "AccountRun":
+        """A new run of the account (or, given `run_id`, more of that run): its client, its
+        pool, the day it treats as last complete (fixed for the run, so that every endpoint
+        ends on the same day)."""
         client = WeChatClient.for_account(config)
         pool = ThreadPoolExecutor(
             config.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
         )
-        return cls(config, client, last_complete_day(), pool)
+        run_id = run_id or new_run_id()
+        progress = track(run_id, config.app_id, client.transport.calls)
+        return cls(config, client, last_complete_day(), pool, run_id, progress)
 
     @property
     def app_id(self) -> str:
@@ -62,6 +67,7 @@ class AccountRun:
         outlives the run."""
         self.pool.shutdown(wait=True, cancel_futures=True)
         self.client.transport.session.close()
+        self.progress.finish()
 
     def redact(self, text: str) -> str:
         """`text` without the account's secrets: what the run writes may quote what WeChat
@@ -94,7 +100,7 @@ class RunScope:
     to look at rows) has no package: each iteration is a run.
     """
 
-    def __init__(self, make: Callable[[], AccountRun]) -> None:
+    def __init__(self, make: Callable[[Optional[str]], AccountRun]) -> None:
         self._make = make
         self._lock = threading.Lock()
         self._run: Optional[AccountRun] = None
@@ -110,9 +116,9 @@ class RunScope:
                 or package != self._package
                 or (package is None and self._users == 0)  # iterated with no pipeline
             ):
-                self._run, self._package = self._make(), package
+                self._run, self._package = self._make(None), package
             elif self._users == 0:  # (its pool and connections were released)
-                self._run = replace(self._make(), run_id=self._run.run_id)
+                self._run = self._make(self._run.run_id)
             self._users += 1
             run = self._run
         try:

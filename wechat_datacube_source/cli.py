@@ -1,309 +1,346 @@
-"""Load WeChat Official Account statistics into DuckDB (or any dlt destination).
+"""The `wechat-datacube` command: load, look at what was loaded, serve the emulator.
 
-    python pipelines/wechat_datacube_pipeline.py            # credentials from .dlt/secrets.toml
-    python pipelines/wechat_datacube_pipeline.py --demo     # built-in emulator, no credentials
-    python pipelines/wechat_datacube_pipeline.py --rebuild-from-raw   # no API call at all
+    wechat-datacube demo                     # 90 days of a demo account, no credentials
+    wechat-datacube run                      # your account(s), from .dlt/secrets.toml
+    wechat-datacube sql "SELECT count(*) FROM user_summary"
+    wechat-datacube status                   # per account and table: loaded through, problems
+    wechat-datacube emulator --port 8080     # the emulated API, for your own tests
 
-With `[[sources.wechat_datacube.accounts]]` in .dlt/secrets.toml it loads every listed account
-into the same dataset, one after another, each in its own pipeline (its own state); one
-account's failure does not stop the others, and the exit code is the worst of theirs.
+Built with click (which dlt depends on already): subcommands sharing option groups, typed
+options whose errors name the option, and help text, for no new dependency.
 
-Run it every morning after 08:00 Beijing time: it fetches only what is new or still changing.
-Exit codes: 0 every endpoint ok (or skipped for a documented reason: no permission, retired);
-1 some endpoint partial or failed (see sync_log; the next run resumes); 2 bad configuration;
-3 the pipeline itself failed (destination, disk).
+Exit codes: 0 every endpoint ok (or skipped for a documented reason); 1 some endpoint partial
+or failed (see `status`; the next run resumes); 2 bad configuration or usage; 3 the pipeline
+itself failed (destination, disk).
 """
 
-import argparse
-import inspect
+import contextlib
+import functools
 import logging
 import sys
-from datetime import timedelta
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
-import dlt
+import click
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.destinations.exceptions import DatabaseException
 
-from . import ConfigurationError, account_sources, wechat_datacube
-from .accounts import account_settings, configured_accounts, pipeline_name_for
 from .catalog import BY_TABLE
-from .clock import last_complete_day
-from .emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
-from .loading import LoadOutcome, check_destination, load_source
-from .rebuild import rebuild_source
-from .run_summary import EndpointResult, TableSummary, needs_rerun, table_summaries
+from .console import Console
+from .errors import ConfigurationError
+from .loads import (
+    DEMO_DAYS,
+    EXIT_CONFIGURATION,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_PIPELINE,
+    LoadJob,
+    rebuild,
+    run_configured,
+    run_demo,
+)
+from .reading import account_status, query
 from .settings import PIPELINE_NAME
-from .views import create_views
+from .targets import DATASET_NAME, DUCKDB_FILE, Target
+from .version import __version__
 
-EXIT_OK = 0
-"""Every selected endpoint succeeded, or was skipped for a documented reason."""
-EXIT_INCOMPLETE = 1
-"""At least one endpoint is `partial` or `failed`: rerun (after fixing what sync_log says)."""
-EXIT_CONFIGURATION = 2
-"""A setting is missing or wrong; nothing was fetched."""
-EXIT_PIPELINE = 3
-"""dlt could not extract, normalize or load (destination down, disk full...)."""
-
-# not "wechat_datacube": DuckDB rejects a schema named like its file (wechat_datacube.duckdb)
-DATASET_NAME = "wechat"
-DUCKDB_FILE = "wechat_datacube.duckdb"
-DEMO_DAYS = 90
+F = TypeVar("F", bound=Callable[..., Any])
+PROG_NAME = "wechat-datacube"
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help=f"load {DEMO_DAYS} days of a demo account from the built-in emulator",
-    )
-    parser.add_argument(
-        "--destination", default="duckdb", help="any dlt destination (default: duckdb)"
-    )
-    parser.add_argument(
-        "--duckdb-file",
-        default=DUCKDB_FILE,
-        help=f"DuckDB file for the duckdb destination (default: {DUCKDB_FILE})",
-    )
-    parser.add_argument(
-        "--dataset", default=DATASET_NAME, help=f"dataset/schema name (default: {DATASET_NAME})"
-    )
-    parser.add_argument(
-        "--pipeline-name",
-        default=None,
-        help="dlt pipeline name, which keys the incremental state (default: "
-        f"{PIPELINE_NAME}; with many accounts, the prefix of each account's pipeline name)",
-    )
-    parser.add_argument("--start-date", help="first day to load, YYYY-MM-DD (first run only)")
-    parser.add_argument(
-        "--end-date", help="inclusive last day: a bounded backfill that leaves state untouched"
-    )
-    parser.add_argument(
-        "--resources",
-        help="comma-separated tables to load (default: all but the ad tables); any of: "
-        + ", ".join(BY_TABLE),
-    )
-    parser.add_argument(
-        "--ads",
-        action="store_true",
-        help="also load the publisher_* ad statistics (ad-revenue accounts)",
-    )
-    parser.add_argument(
-        "--max-concurrent-requests", type=int, help="requests in flight at once (default 8)"
-    )
-    parser.add_argument("--max-requests-per-second", type=float, help="cap on the request rate")
-    parser.add_argument(
-        "--max-calls", type=int, help="budget of calls for this run; the next run resumes"
-    )
-    parser.add_argument(
-        "--no-views",
-        action="store_true",
-        help="do not create the ready-made v_* views after the load",
-    )
-    parser.add_argument(
-        "--rebuild-from-raw",
-        action="store_true",
-        help="rebuild every table (or --resources) from the bodies kept in raw_responses, "
-        "with no API call and no credentials; incremental state is left as it is",
-    )
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
-    return parser.parse_args(argv)
-
-
-def source_arguments(args: argparse.Namespace) -> Dict[str, Any]:
-    """Only what was given on the command line, so everything else comes from .dlt/ config."""
-    given: Dict[str, Any] = {}
-    if args.start_date:
-        given["start_date"] = args.start_date
-    if args.end_date:
-        given["end_date"] = args.end_date
-    if args.resources:
-        given["resources"] = [name.strip() for name in args.resources.split(",") if name.strip()]
-    if args.ads:
-        given["include_ad_stats"] = True
-    for name in ("max_concurrent_requests", "max_requests_per_second", "max_calls"):
-        if getattr(args, name) is not None:
-            given[name] = getattr(args, name)
-    return given
-
-
-def run(args: argparse.Namespace, extra: Dict[str, Any]) -> int:
-    """One account: the one in [sources.wechat_datacube], or the demo's."""
-    # `extra` (the demo's account) may repeat a command-line setting, e.g. --start-date
-    source = wechat_datacube(**{**source_arguments(args), **extra})
-    default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
-    pipeline = make_pipeline(args, args.pipeline_name or default)
-    check_destination(pipeline)
-    return with_views(args, pipeline, [load(pipeline, source)])
-
-
-def run_accounts(args: argparse.Namespace, accounts: List[Any]) -> int:
-    """Every listed account, each in its own pipeline, all into the same dataset."""
-    # every account, and the destination they share, is checked before the first calls WeChat
-    sources = account_sources(accounts, **source_arguments(args))
-    pipelines = [
-        make_pipeline(
-            args,
-            pipeline_name_for(account.app_id, prefix=args.pipeline_name)
-            if args.pipeline_name
-            else account.pipeline_name,
-        )
-        for account in sources
+def _target_options(command: F) -> F:
+    """Where the data is loaded to and read from: the same four options on every command."""
+    options = [
+        click.option(
+            "--destination",
+            default="duckdb",
+            show_default=True,
+            help="any dlt destination; its credentials come from .dlt/secrets.toml",
+        ),
+        click.option(
+            "--duckdb-file",
+            default=DUCKDB_FILE,
+            show_default=True,
+            help="the DuckDB file, for the duckdb destination",
+        ),
+        click.option("--dataset", default=DATASET_NAME, show_default=True, help="dataset/schema"),
+        click.option(
+            "--pipeline-name",
+            help=f"dlt pipeline name, which keys the incremental state (default {PIPELINE_NAME};"
+            " with many accounts, the prefix of each account's pipeline name)",
+        ),
     ]
-    check_destination(pipelines[0])
-    codes = []
-    for account, pipeline in zip(sources, pipelines):
-        print(f"account {account.app_id}")
-        codes.append(load(pipeline, account.source, app_id=account.app_id))
-    # once, over the dataset the accounts share
-    return with_views(args, pipelines[-1], codes)
+    return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
 
 
-def make_pipeline(args: argparse.Namespace, pipeline_name: str) -> dlt.Pipeline:
-    destination: Any = args.destination
-    if destination == "duckdb":
-        # absolute: dlt resolves a relative path against the folder of the pipeline's first run
-        destination = dlt.destinations.duckdb(str(Path(args.duckdb_file).resolve()))
-    return dlt.pipeline(
-        pipeline_name=pipeline_name, destination=destination, dataset_name=args.dataset
-    )
-
-
-def load(pipeline: dlt.Pipeline, source: Any, app_id: Optional[str] = None) -> int:
-    """Runs `source` and prints what each table holds and what the run did; its exit code."""
-    outcome = load_source(pipeline, source)
-    for problem in outcome.problems:
-        print(problem, file=sys.stderr)
-    if outcome.results:
-        tables = table_summaries(pipeline, [r.endpoint for r in outcome.results], app_id=app_id)
-        print(format_summary(tables, outcome.results))
-    return exit_code(outcome)
-
-
-def exit_code(outcome: LoadOutcome) -> int:
-    if outcome.load_failed:
-        return EXIT_PIPELINE
-    return EXIT_INCOMPLETE if needs_rerun(outcome.results) else EXIT_OK
-
-
-def combined_exit_code(codes: Iterable[int]) -> int:
-    """The exit code of a run of many accounts: the worst of theirs (the codes above are
-    numbered from best to worst)."""
-    return max(codes, default=EXIT_OK)
-
-
-def format_summary(tables: Sequence[TableSummary], results: Sequence[EndpointResult]) -> str:
-    """A plain-text table: what each table holds now, and what this run did to it."""
-    held = {table.table: table for table in tables}
-    lines = [
-        f"{'table':<26} {'rows':>9} {'from':>10} {'to':>10} {'calls':>6} {'fetched':>8}  status",
-        "-" * 81,
+def _load_options(command: F) -> F:
+    """What to load and how fast: the source's settings that make sense per run."""
+    options = [
+        click.option("--start-date", help="first day to load, YYYY-MM-DD (first run only)"),
+        click.option(
+            "--end-date", help="inclusive last day: a bounded backfill that leaves state untouched"
+        ),
+        click.option(
+            "--resources",
+            help="comma-separated tables (default: all but the ad tables); any of: "
+            + ", ".join(BY_TABLE),
+        ),
+        click.option(
+            "--ads", is_flag=True, help="also load the publisher_* ad statistics (ad accounts)"
+        ),
+        click.option(
+            "--max-concurrent-requests", type=int, help="requests in flight at once (default 8)"
+        ),
+        click.option("--max-requests-per-second", type=float, help="cap on the request rate"),
+        click.option(
+            "--max-calls", type=int, help="budget of calls for this run; the next run resumes"
+        ),
+        click.option("--no-views", is_flag=True, help="do not create the ready-made v_* views"),
+        click.option(
+            "--quiet", is_flag=True, help="no progress: print only errors and the summary"
+        ),
     ]
-    for result in results:
-        table = held.get(result.endpoint, TableSummary(result.endpoint, 0, None, None))
-        first = table.first.isoformat() if table.first else "-"
-        last = table.last.isoformat() if table.last else "-"
-        lines.append(
-            f"{result.endpoint:<26} {table.rows:>9} {first:>10} {last:>10} "
-            f"{result.api_calls:>6} {result.rows:>8}  {result.status}"
-        )
-    lines.extend(
-        f"  {result.endpoint}: {result.message}"
-        for result in results
-        if result.message and result.status != "ok"
-    )
-    return "\n".join(lines)
+    return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
 
 
-def with_views(args: argparse.Namespace, pipeline: dlt.Pipeline, codes: List[int]) -> int:
-    """Creates the views after the loads (unless one could not reach the destination);
-    the run's exit code."""
-    if not args.no_views and EXIT_PIPELINE not in codes:
-        try:
-            created = create_views(pipeline)
-        except DatabaseException as error:
-            # the data is loaded; only the views are missing
-            print(f"views not created ({error}); --no-views skips them", file=sys.stderr)
-            return EXIT_PIPELINE
-        if created:
-            print(f"views: {', '.join(created)}")
-    return combined_exit_code(codes)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.WARNING)
-    if not args.quiet:
-        logging.getLogger("wechat_datacube_source").setLevel(logging.INFO)
-    try:
-        return dispatch(args)
-    except (ConfigurationError, ConfigurationException) as error:
-        # settings are all checked when the sources are made, before any call
-        if not isinstance(error, ConfigurationError):
-            error = ConfigurationError.from_dlt(error)  # a value dlt could not coerce
-        print(f"configuration error: {error}", file=sys.stderr)
-        return EXIT_CONFIGURATION
-
-
-def rebuild(args: argparse.Namespace) -> int:
-    """Every table again from the kept bodies, through the pipeline that loads each account
-    (its schema knows the types earlier loads gave): with a list of accounts, one by one."""
-    tables = source_arguments(args).get("resources")
-    accounts = None if args.demo else configured_accounts()
-    if accounts is None:
-        default = f"{PIPELINE_NAME}_demo" if args.demo else PIPELINE_NAME
-        targets = [(make_pipeline(args, args.pipeline_name or default), None)]
-    else:
-        allowed = inspect.signature(wechat_datacube).parameters
-        app_ids = [entry["app_id"] for entry in account_settings(accounts, allowed)]
-        targets = [
-            (
-                make_pipeline(
-                    args, pipeline_name_for(app_id, prefix=args.pipeline_name or PIPELINE_NAME)
-                ),
-                app_id,
-            )
-            for app_id in app_ids
+def _job(options: Dict[str, Any]) -> LoadJob:
+    """The command's options as a load: only settings given on the command line, so that
+    everything else comes from .dlt/ config."""
+    given = ("start_date", "end_date", "max_concurrent_requests", "max_requests_per_second")
+    settings = {name: options[name] for name in (*given, "max_calls") if options[name] is not None}
+    if options.get("resources"):
+        settings["resources"] = [
+            name.strip() for name in options["resources"].split(",") if name.strip()
         ]
-    check_destination(targets[0][0])
-    failed = False
-    for pipeline, app_id in targets:
-        source, outcomes = rebuild_source(pipeline, tables, app_id)
-        pipeline.run(source).raise_on_failed_jobs()
-        for outcome in outcomes:
-            if outcome.answers or outcome.failed:
-                print(f"{outcome.endpoint}: {outcome.answers} answers, {outcome.rows} rows rebuilt")
-            for problem in outcome.failed:
-                print(f"{outcome.endpoint}: still does not parse: {problem}", file=sys.stderr)
-        failed = failed or any(outcome.failed for outcome in outcomes)
-    return EXIT_INCOMPLETE if failed else EXIT_OK
+    if options.get("ads"):
+        settings["include_ad_stats"] = True
+    return LoadJob(
+        target=_target(options),
+        settings=settings,
+        views=not options.get("no_views"),
+        quiet=bool(options.get("quiet")),
+    )
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    """The demo, the listed accounts, or the one account of [sources.wechat_datacube]."""
-    if args.rebuild_from_raw:
-        return rebuild(args)
-    if not args.demo:
-        accounts = configured_accounts()
-        return run(args, {}) if accounts is None else run_accounts(args, accounts)
-    with Emulator() as api:
-        start = last_complete_day() - timedelta(days=DEMO_DAYS - 1)
-        print(
-            f"demo: emulator on {api.base_url}, account {DEMO_APP_ID}, {start.isoformat()} onwards"
+def _target(options: Dict[str, Any]) -> Target:
+    return Target(
+        destination=options["destination"],
+        duckdb_file=options["duckdb_file"],
+        dataset=options["dataset"],
+        pipeline_name=options["pipeline_name"],
+    )
+
+
+def _exits(command: Callable[..., int]) -> Callable[..., None]:
+    """Turns the command's result into its exit code, and a bad setting (found before any
+    call) into one line naming the key and exit code 2."""
+
+    @functools.wraps(command)
+    def run(**options: Any) -> None:
+        try:
+            code = command(**options)
+        except (ConfigurationError, ConfigurationException) as error:
+            if not isinstance(error, ConfigurationError):
+                error = ConfigurationError.from_dlt(error)  # a value dlt could not coerce
+            click.echo(f"configuration error: {error}", err=True)
+            code = EXIT_CONFIGURATION
+        sys.exit(code)
+
+    return run
+
+
+def _console(quiet: bool) -> Console:
+    """The console, with the source's log records shown through it (see `Console`)."""
+    console = Console()
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.WARNING)
+    source_logger = logging.getLogger("wechat_datacube_source")
+    source_logger.handlers = [console.log_handler(quiet)]
+    source_logger.propagate = False
+    return console
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name=PROG_NAME)
+def command() -> None:
+    """Load WeChat Official Account statistics into DuckDB (or any dlt destination).
+
+    Run `run` every morning after 08:00 Beijing time: it fetches only what is new or still
+    changing. Exit codes: 0 ok; 1 some endpoint partial or failed (the next run resumes);
+    2 bad configuration; 3 the pipeline itself failed (destination, disk).
+    """
+
+
+@command.command()
+@_target_options
+@_load_options
+@click.option(
+    "--demo", is_flag=True, help=f"load {DEMO_DAYS} days of a demo account from the emulator"
+)
+@click.option(
+    "--rebuild-from-raw",
+    is_flag=True,
+    help="rebuild every table (or --resources) from the bodies kept in raw_responses, with no "
+    "API call and no credentials; incremental state is left as it is",
+)
+@_exits
+def run(**options: Any) -> int:
+    """Load the account of [sources.wechat_datacube], or every listed account."""
+    job = _job(options)
+    console = _console(job.quiet)
+    if options["rebuild_from_raw"]:
+        return rebuild(job, console, demo=options["demo"])
+    return run_demo(job, console) if options["demo"] else run_configured(job, console)
+
+
+@command.command()
+@_target_options
+@_load_options
+@_exits
+def demo(**options: Any) -> int:
+    """Load 90 days of a demo account from the built-in emulator: no account needed."""
+    job = _job(options)
+    return run_demo(job, _console(job.quiet))
+
+
+@command.command()
+@_target_options
+@click.argument("query_text", metavar="QUERY")
+@_exits
+def sql(query_text: str, **options: Any) -> int:
+    """Run a SELECT over the loaded tables and views and print the rows.
+
+    Table names need no dataset prefix: wechat-datacube sql "SELECT count(*) FROM user_summary"
+    """
+    target = _target(options)
+    console = _console(quiet=True)
+    _check_loaded(target)
+    try:
+        columns, rows = query(target.dataset_reader(), query_text)
+    except DatabaseException as error:
+        console.problem(f"the destination refused the query: {_first_line(error)}")
+        return EXIT_INCOMPLETE
+    console.table(columns, rows)
+    return EXIT_OK
+
+
+@command.command()
+@_target_options
+@_exits
+def status(**options: Any) -> int:
+    """Per account and table: rows, the newest day loaded, the last run, and what to fix.
+
+    Exits 1 when the last run of some endpoint is partial or failed."""
+    target = _target(options)
+    console = _console(quiet=True)
+    _check_loaded(target)
+    try:
+        statuses = account_status(target.dataset_reader())
+    except DatabaseException as error:
+        console.problem(f"the destination could not be read: {_first_line(error)}")
+        return EXIT_PIPELINE
+    if not statuses:
+        console.say(f"nothing is loaded in {target.describe()} yet: run `{PROG_NAME} demo`")
+        return EXIT_OK
+    console.table(
+        ["account", "table", "rows", "loaded through", "last run (UTC)", "status"],
+        [
+            (
+                s.app_id,
+                s.table,
+                f"{s.rows:,}",
+                s.loaded_through,
+                f"{_utc(s.last_run):%Y-%m-%d %H:%M}" if s.last_run else None,
+                s.status,
+            )
+            for s in statuses
+        ],
+    )
+    problems: Dict[str, List[str]] = {}
+    for s in statuses:
+        if not s.healthy:
+            problems.setdefault(f"{s.app_id}: {s.message}", []).append(s.table)
+    for problem, tables in problems.items():
+        console.say(f"{', '.join(tables)} of {problem}")
+    console.say(f"in {target.describe()}")
+    return EXIT_INCOMPLETE if problems else EXIT_OK
+
+
+@command.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+@click.option("--port", type=int, default=8080, show_default=True, help="0: any free port")
+@click.option("--latency", type=float, default=0.0, help="seconds added to every response")
+@click.option("--samples", is_flag=True, help="answer with the official sample payloads")
+@click.option(
+    "--wild",
+    is_flag=True,
+    help="answer in the shapes seen in the wild rather than the documented ones",
+)
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="APPID:SECRET",
+    help="an account the emulator knows (repeatable; default: the demo account)",
+)
+def emulator(
+    host: str, port: int, latency: float, samples: bool, wild: bool, accounts: List[str]
+) -> None:
+    """Serve the emulated WeChat statistics API (until Ctrl-C)."""
+    from .emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator, FaultRule
+
+    known: Dict[str, str] = {}
+    for account in accounts:
+        app_id, _, secret = account.partition(":")
+        if not app_id or not secret:
+            raise click.BadParameter(
+                f"{account!r}: write it as APPID:SECRET", param_hint="--account"
+            )
+        known[app_id] = secret
+    api = Emulator(
+        known or {DEMO_APP_ID: DEMO_APP_SECRET},
+        latency_seconds=latency,
+        samples=samples,
+        host=host,
+        port=port,
+    )
+    if wild:
+        api.add_fault(FaultRule("mutate", mutation="wild"))
+    click.echo(f"WeChat API emulator on {api.base_url}")
+    for app_id in api.accounts:
+        click.echo(f"  account app_id={app_id}")
+    sys.stdout.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        api.serve_forever()
+
+
+def _check_loaded(target: Target) -> None:
+    """Reading a DuckDB file that is not there would create an empty one."""
+    if target.destination == "duckdb" and not Path(target.duckdb_file).exists():
+        raise ConfigurationError(
+            "duckdb-file",
+            f"there is no DuckDB file {target.duckdb_file} here",
+            f"Load something first (`{PROG_NAME} demo`), or give --duckdb-file",
         )
-        return run(
-            args,
-            {
-                "app_id": DEMO_APP_ID,
-                "app_secret": DEMO_APP_SECRET,
-                "base_url": api.base_url,
-                "start_date": args.start_date or start.isoformat(),
-            },
-        )
+
+
+def _utc(moment: datetime) -> datetime:
+    """A destination's timestamp in UTC (DuckDB and PostgreSQL answer in their session's zone)."""
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def main(argv: Optional[List[str]] = None, prog_name: str = PROG_NAME) -> int:
+    """Runs the command with `argv` (default: the process's arguments); its exit code."""
+    try:
+        command.main(args=argv, prog_name=prog_name)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else EXIT_OK if done.code is None else 1
+    return EXIT_OK
 
 
 if __name__ == "__main__":

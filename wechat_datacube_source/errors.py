@@ -117,7 +117,8 @@ ERRCODES: Mapping[int, Errcode] = {
         (40125, 40243),
         Errcode(
             ErrorKind.ACCOUNT,
-            f"WeChat rejected the app secret: check `app_secret` in {CREDENTIALS_PLACE} "
+            # (not "secret: check": text after "secret:" is masked as if it were one)
+            f"WeChat rejected the app secret. Check `app_secret` in {CREDENTIALS_PLACE} "
             "(reset or unfreeze it in mp.weixin.qq.com if it was changed)",
         ),
     ),
@@ -284,6 +285,22 @@ class AccountStopped(WeChatSourceError):
     def __init__(self, cause: WeChatSourceError) -> None:
         self.cause = cause
         super().__init__(str(cause))
+
+
+class IncompleteRunError(WeChatSourceError):
+    """Raised by `raise_on_incomplete`: some endpoint of the run is `partial` or `failed`.
+    Its rows before the stop are loaded; the next run resumes there."""
+
+    def __init__(self, problems: Sequence[Tuple[str, str, str]]) -> None:
+        self.problems = list(problems)
+        """(endpoint, status, message) of each endpoint to rerun."""
+        listed = "; ".join(
+            f"{endpoint} {status}: {message}" for endpoint, status, message in problems
+        )
+        super().__init__(
+            f"{len(self.problems)} endpoint(s) of the run did not load everything (what they "
+            f"fetched before is loaded, and the next run resumes): {listed}"
+        )
 
 
 class PayloadError(WeChatSourceError):

@@ -121,6 +121,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
     # bounded backfill leaves them (and every other piece of state) alone
     retrying = [w for w in failures.set_aside() if w not in planned] if plan.stateful else []
     planned.extendleft(reversed(retrying))
+    run.progress.planned(len(planned))
     landed: List[Window] = []
     """Windows that had failed to parse and now landed: forgotten once their rows are out."""
     # windows are fetched ahead in the account's pool and committed strictly in date order
@@ -175,20 +176,27 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
                     if plan.stateful:
                         failures.split(window, halves)
                     inflight.extendleft(reversed([fetch(half) for half in halves]))
+                    run.progress.planned(len(halves) - 1)
                     continue
                 log.committed(window, 0, window.covers_through)
+                run.progress.done(0)
                 continue
         if error is not None and window in retrying:
+            run.progress.done(0)
             continue  # still set aside, and still named in sync_log
         if error is not None:
             kind = error_kind(error)
             if kind in (ErrorKind.DATE_RANGE, ErrorKind.NOT_READY) and window.days > 1:
                 # too long, or its newest days unfinished: the halves can still commit
-                inflight.extendleft(reversed([fetch(half) for half in halve(window)]))
+                halves = halve(window)
+                inflight.extendleft(reversed([fetch(half) for half in halves]))
+                run.progress.planned(len(halves) - 1)
                 continue
             _stop(log, endpoint, run, window, error)
             for _, later in inflight:
                 later.cancel()  # nothing after the stop may be committed
+            run.progress.done(0)
+            run.progress.planned(-(len(planned) + len(inflight)))  # never to be fetched
             break
         batch = fetched.batch
         assert batch is not None  # (a fetch ends in a batch or an error)
@@ -205,6 +213,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
         if batch.summary is not None and endpoint.summary_table is not None:
             tables.add(endpoint.summary_table, [batch.summary])
         landed.append(window)
+        run.progress.done(len(rows))
         if window in retrying:
             log.rows += len(rows)
             log.notes.append(f"the set-aside window {window} parsed now and landed")

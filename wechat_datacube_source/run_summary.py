@@ -16,6 +16,7 @@ from dlt.common.pipeline import LoadInfo
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from .catalog import BY_TABLE
+from .errors import IncompleteRunError
 from .sync_log import ROWS_DROPPED, SYNC_LOG_TABLE
 
 HEALTHY = ("ok", "skipped", ROWS_DROPPED)
@@ -91,6 +92,28 @@ def table_summaries(
         )
     found = {row[0]: TableSummary(*row) for row in rows or []}
     return [found[name] for name in present]
+
+
+def raise_on_incomplete(pipeline: Pipeline, load_info: LoadInfo) -> List[EndpointResult]:
+    """The run's endpoint results; raises `IncompleteRunError`, naming each endpoint that is
+    `partial` or `failed` and why, if there is any.
+
+    The source itself never raises for what WeChat answers (a raise would make dlt discard
+    every row of the run), so `pipeline.run()` returns normally even when every endpoint
+    failed. Call this after it, the way dlt's `load_info.raise_on_failed_jobs()` is called,
+    to make a scheduler's task fail (its retries and alerts then work) while the rows the run
+    loaded stay:
+
+        load_info = pipeline.run(wechat_datacube())
+        raise_on_incomplete(pipeline, load_info)
+    """
+    results = run_results(pipeline, load_info)
+    rerun = needs_rerun(results)
+    if rerun:
+        raise IncompleteRunError(
+            [(result.endpoint, result.status, result.message or "") for result in rerun]
+        )
+    return results
 
 
 def needs_rerun(results: Sequence[EndpointResult]) -> List[EndpointResult]:

@@ -14,7 +14,7 @@ from dlt.common.schema.typing import TTableSchemaColumns
 
 from .account_run import AccountRun
 from .catalog import Endpoint
-from .errors import PROBLEM, AccountStopped, ErrorKind, account_problem, error_code, error_kind
+from .errors import PROBLEM, ErrorKind, account_problem, error_code, error_kind, stops_account
 from .windows import Window
 
 logger = logging.getLogger(__name__)
@@ -78,9 +78,11 @@ class SyncLog:
         account."""
         self.errcode, message = error_code(error)
         kind = error_kind(error)
-        if error is self.run.client.transport.stopped or isinstance(error, AccountStopped):
+        stop = self.run.client.transport.stopped
+        if stop is not None and (error is stop or stops_account(error)):
+            # (calls in flight when the account stopped may have met the same problem)
             self.status = "partial" if self.fetched_to is not None else "failed"
-            self.notes.append(account_problem(error))
+            self.notes.append(account_problem(stop))
             return
         if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED) and problem is None:
             self.status = "skipped"

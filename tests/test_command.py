@@ -1,0 +1,244 @@
+"""The `wechat-datacube` command as a new user runs it: `demo`, then `sql` and `status`; live
+progress on a terminal (a pseudo-terminal here), `--quiet`, and one line per problem."""
+
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import termios
+from datetime import timedelta
+from fcntl import ioctl
+from pathlib import Path
+from typing import Iterator, List, Tuple
+
+import duckdb
+import pytest
+
+from tests.helpers import COMMAND, credentials, ip_not_whitelisted, run_command, script_environment
+from wechat_datacube_source.catalog import DEFAULT_TABLES
+from wechat_datacube_source.clock import last_complete_day
+from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
+
+BACKFILL = "user_read,user_share_hour,upstream_msg_hour,interface_summary_hour"
+"""Four endpoints with one call per day: three years of them are ~4,400 calls, some seconds."""
+
+
+@pytest.fixture
+def live_api() -> Iterator[Emulator]:
+    """An emulator on the real clock, as the subprocess sees it."""
+    with Emulator() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where `wechat-datacube demo` ran, as the README's quick start has it."""
+    folder = tmp_path_factory.mktemp("demo")
+    done = run_command(folder, "demo", env={})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder
+
+
+def test_demo_loads_and_says_where_the_data_went(demo_folder: Path) -> None:
+    with duckdb.connect(str(demo_folder / "wechat_datacube.duckdb"), read_only=True) as db:
+        (tables,) = db.execute(
+            "SELECT count(DISTINCT endpoint) FROM wechat.sync_log WHERE status = 'ok'"
+        ).fetchone()
+    assert tables == len(DEFAULT_TABLES)
+
+
+def test_sql_reads_a_table_and_a_view_through_dlt(demo_folder: Path) -> None:
+    with duckdb.connect(str(demo_folder / "wechat_datacube.duckdb"), read_only=True) as db:
+        (count,) = db.execute("SELECT count(*) FROM wechat.user_summary").fetchone()
+        (newest,) = db.execute("SELECT max(ref_date) FROM wechat.v_follower_total").fetchone()
+    done = run_command(demo_folder, "sql", "SELECT count(*) AS n FROM user_summary", env={})
+    assert done.returncode == 0, done.stderr
+    assert _cells(done.stdout) == [["n"], [str(count)]]
+    # a view is no table of dlt's schema: `*` over it still works
+    view = run_command(
+        demo_folder, "sql", "SELECT * FROM v_follower_total ORDER BY ref_date DESC LIMIT 1", env={}
+    )
+    assert view.returncode == 0, view.stderr
+    header, row = _cells(view.stdout)
+    assert header == ["app_id", "ref_date", "followers", "change_from_previous_day"]
+    assert row[:2] == [DEMO_APP_ID, newest.isoformat()]
+
+
+def test_sql_runs_queries_only_and_never_creates_a_file(demo_folder: Path, tmp_path: Path) -> None:
+    dropped = run_command(demo_folder, "sql", "DROP TABLE user_summary", env={})
+    assert dropped.returncode == 2
+    assert "only one query (SELECT" in dropped.stderr
+    with duckdb.connect(str(demo_folder / "wechat_datacube.duckdb"), read_only=True) as db:
+        assert db.execute("SELECT count(*) FROM wechat.user_summary").fetchone() != (0,)
+    unknown = run_command(demo_folder, "sql", "SELECT count(*) FROM no_such_table", env={})
+    assert unknown.returncode == 1 and "no_such_table" in unknown.stderr
+    nowhere = run_command(tmp_path, "sql", "SELECT 1", env={})
+    assert nowhere.returncode == 2 and "wechat-datacube demo" in nowhere.stderr
+    assert list(tmp_path.glob("*.duckdb")) == []
+
+
+def test_status_shows_each_table_loaded_through_the_last_complete_day(demo_folder: Path) -> None:
+    done = run_command(demo_folder, "status", env={})
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {
+        line.split()[1]: line.split()
+        for line in done.stdout.splitlines()
+        if line.split()[:1] == [DEMO_APP_ID]
+    }
+    assert set(rows) == set(DEFAULT_TABLES)
+    with duckdb.connect(str(demo_folder / "wechat_datacube.duckdb"), read_only=True) as db:
+        (newest,) = db.execute("SELECT max(ref_date) FROM wechat.user_summary").fetchone()
+    assert rows["user_summary"][3] == newest.isoformat() == last_complete_day().isoformat()
+    assert {row[-1] for row in rows.values()} == {"ok"}
+
+
+def test_status_names_what_failed_and_the_fix_once(tmp_path: Path, live_api: Emulator) -> None:
+    live_api.add_fault(
+        FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=3)
+    )
+    loaded = run_command(
+        tmp_path,
+        "run",
+        "--resources",
+        "user_summary,user_cumulate,user_read",
+        "--max-concurrent-requests",
+        "1",
+        env=credentials(live_api),
+    )
+    assert loaded.returncode == 1, loaded.stdout + loaded.stderr
+    done = run_command(tmp_path, "status", env={})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.count("run again after midnight Beijing time") == 1
+    statuses = {
+        line.split()[1]: line.split()[-1]
+        for line in done.stdout.splitlines()
+        if line.split()[:1] == [DEMO_APP_ID]
+    }
+    assert set(statuses.values()) <= {"partial", "failed"} and len(statuses) == 3
+
+
+@pytest.mark.parametrize(
+    ("scenario", "fix"),
+    [
+        ("wrong-secret", "WeChat rejected the app secret. Check `app_secret` in"),
+        ("rejected-token", "`access_token` is invalid or expired"),
+        ("quota", "run again after midnight Beijing time"),
+        ("ip-not-whitelisted", "is not in the account's IP whitelist"),
+    ],
+)
+def test_an_account_wide_problem_is_printed_once(
+    tmp_path: Path, live_api: Emulator, scenario: str, fix: str
+) -> None:
+    """Before, each was printed about 63 times: a warning, a summary row and a message per
+    endpoint. Now the summary's rows say `failed` and the explanation comes once."""
+    env = credentials(live_api)
+    if scenario == "wrong-secret":
+        env = credentials(live_api, app_secret="not-the-secret")
+    elif scenario == "rejected-token":
+        env = credentials(live_api, app_secret="", access_token="not-a-live-token")
+    elif scenario == "quota":
+        live_api.add_fault(
+            FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=5)
+        )
+    else:
+        live_api.add_fault(ip_not_whitelisted())
+    done = run_command(tmp_path, "run", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert output.count(fix) == 1, output
+    # every default endpoint is in the summary, and stopped
+    statuses = [
+        line.split()[-1]
+        for line in done.stdout.splitlines()
+        if line.split()[:1] in [[table] for table in DEFAULT_TABLES]
+    ]
+    assert len(statuses) == len(DEFAULT_TABLES)
+    if scenario == "quota":  # (an endpoint whose 30 days take one call may be done before)
+        assert {"failed", "partial"} & set(statuses)
+    else:
+        assert set(statuses) == {"failed"}
+        # one call found it out (a token request, or the first data call), and none followed
+        assert len(live_api.requests) == 1, [r.endpoint for r in live_api.requests]
+
+
+def _on_a_terminal(tmp_path: Path, *args: str) -> Tuple[int, str]:
+    """Runs the command with a pseudo-terminal as its stdout and stderr (120 columns), as a
+    person at a terminal sees it; its exit code and everything it wrote."""
+    controller, terminal = pty.openpty()
+    ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = script_environment(tmp_path, {"TERM": "xterm-256color", "COLUMNS": "120"})
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [*COMMAND, *args],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    chunks: List[bytes] = []
+    while True:
+        ready, _, _ = select.select([controller], [], [], 300)
+        assert ready, "the command wrote nothing for 300 s"
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the command has ended
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    return process.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+def _backfill_start() -> str:
+    return (last_complete_day() - timedelta(days=3 * 365)).isoformat()
+
+
+def test_a_three_year_backfill_shows_moving_progress_on_a_terminal(tmp_path: Path) -> None:
+    code, output = _on_a_terminal(
+        tmp_path, "demo", "--start-date", _backfill_start(), "--resources", BACKFILL
+    )
+    assert code == 0, output[-3000:]
+    done = [
+        (int(a.replace(",", "")), int(b.replace(",", "")))
+        for a, b in re.findall(r"windows ([\d,]+)/([\d,]+)", output)
+    ]
+    # the bar was redrawn as the windows came in, and ended with all of them done
+    assert len({d for d, _ in done}) >= 5, done
+    assert [d for d, _ in done] == sorted(d for d, _ in done)
+    assert done[-1][0] == done[-1][1] >= 4 * 3 * 365
+    calls = [int(c.replace(",", "")) for c in re.findall(r"calls ([\d,]+)", output)]
+    assert calls == sorted(calls) and calls[-1] >= done[-1][1]
+    assert DEMO_APP_ID in output and "left" in output
+    assert re.search(r"\d:\d\d:\d\d", output)  # elapsed and time left
+
+
+def test_quiet_prints_nothing_but_the_summary(tmp_path: Path) -> None:
+    code, output = _on_a_terminal(
+        tmp_path, "demo", "--quiet", "--start-date", _backfill_start(), "--resources", BACKFILL
+    )
+    assert code == 0, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    tables = BACKFILL.split(",")
+    assert "windows" not in output and "\x1b" not in output  # no progress, no redrawing
+    assert len(lines) == 3 + len(tables) + 1, lines  # header, a row per table, the totals
+    assert [line.split()[0] for line in lines[3:-1]] == tables
+    assert lines[-1].startswith("this run: ") and "Loaded into DuckDB file" in lines[-1]
+
+
+def test_off_a_terminal_progress_is_plain_lines(tmp_path: Path, live_api: Emulator) -> None:
+    done = run_command(tmp_path, "run", "--resources", "user_summary", env=credentials(live_api))
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if "windows" in line]
+    assert line.startswith(f"{DEMO_APP_ID}: windows 5/5, calls ") and line.endswith("done")
+
+
+def _cells(table: str) -> List[List[str]]:
+    """The words of each line of a printed table, its rules left out."""
+    lines = [line.split() for line in table.splitlines()]
+    return [words for words in lines if words and not set("".join(words)) <= {"─"}]
