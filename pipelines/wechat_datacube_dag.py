@@ -15,7 +15,8 @@ the Airflow workers' `.dlt/secrets.toml` (or environment variables), and install
   resumes where the run stopped).
 * 08:30 Asia/Shanghai: WeChat finishes yesterday by 08:00 Beijing time; the margin covers the
   mornings it is late (a late day is not loaded and is fetched again the next morning).
-* The ready-made views are created once all accounts are done, whatever their outcome.
+* The ready-made views are created once all accounts are done, whatever their outcome; the
+  DAG run fails (`every_account_loaded`) if any account did not load in full.
 
 DuckDB does not suit Airflow (workers share no file): set WECHAT_DATACUBE_DESTINATION to any
 other dlt destination (default postgres).
@@ -32,10 +33,12 @@ from wechat_datacube_source.targets import DATASET_NAME
 from wechat_datacube_source.views import create_views
 
 try:  # Airflow 3
+    from airflow.providers.standard.operators.empty import EmptyOperator
     from airflow.providers.standard.operators.python import PythonOperator
     from airflow.sdk import DAG, TaskGroup
 except ImportError:  # Airflow 2
     from airflow import DAG
+    from airflow.operators.empty import EmptyOperator
     from airflow.operators.python import PythonOperator
     from airflow.utils.task_group import TaskGroup
 
@@ -97,5 +100,9 @@ with DAG(
         op_args=[accounts[0].pipeline_name],
         trigger_rule="all_done",
     )
+    # a leaf that fails unless every account loaded in full: a DAG run's state follows its
+    # leaves, and the views (made whatever the accounts' outcome) would otherwise show the
+    # run green with an account failed
+    every_account = EmptyOperator(task_id="every_account_loaded", trigger_rule="all_success")
     for load in loads:
-        load >> views
+        load >> [views, every_account]

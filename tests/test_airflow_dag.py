@@ -101,11 +101,15 @@ def test_the_dag_has_a_task_group_per_account_and_runs_after_8_beijing(
         group = f"wechat_datacube_{app_id}"
         runs = [task for task in tasks if task.startswith(f"{group}.")]
         assert runs, f"no task group for {app_id}: {sorted(tasks)}"
-        # each account's load leads to the views, and to nothing of another account
+        # each account's load leads to the views and the final check, to nothing of another
         for task in runs:
-            assert all(d.startswith(f"{group}.") or d == "create_views" for d in tasks[task])
+            assert all(
+                d.startswith(f"{group}.") or d in ("create_views", "every_account_loaded")
+                for d in tasks[task]
+            )
         assert any("create_views" in tasks[task] for task in runs)
-    assert tasks["create_views"] == []
+        assert any("every_account_loaded" in tasks[task] for task in runs)
+    assert tasks["create_views"] == [] and tasks["every_account_loaded"] == []
 
 
 def test_a_dag_run_loads_every_account_into_postgres(
@@ -126,8 +130,11 @@ def test_a_dag_run_loads_every_account_into_postgres(
         run = json.loads(airflow(env, "-c", RUN, str(dag_file)))
     # the rotated secret fails its own account's task (sync_log says why); the other
     # accounts load, and the views are made whatever the accounts' outcome
+    # accounts load, and the views are made whatever the accounts' outcome; the run itself
+    # fails, through its final check
     tasks = run["tasks"]
     assert tasks.pop(f"wechat_datacube_{ROTATED}.load").endswith("failed"), run
+    assert tasks.pop("every_account_loaded").endswith("upstream_failed"), run
     assert all(state.endswith("success") for state in tasks.values()), run
     assert sorted(tasks) == sorted(
         [*(f"wechat_datacube_{a}.load" for a in SECRETS), "create_views"]
