@@ -129,7 +129,6 @@ def test_a_dag_run_loads_every_account_into_postgres(
         dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / DAG_FILE.name
         run = json.loads(airflow(env, "-c", RUN, str(dag_file)))
     # the rotated secret fails its own account's task (sync_log says why); the other
-    # accounts load, and the views are made whatever the accounts' outcome
     # accounts load, and the views are made whatever the accounts' outcome; the run itself
     # fails, through its final check
     tasks = run["tasks"]
