@@ -26,6 +26,7 @@ from tests.helpers import (
     snapshot,
     source,
 )
+from wechat_datacube_source import IncompleteRunError, raise_on_incomplete
 from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES
 from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
 from wechat_datacube_source.emulator.server import BEYOND_INT64, RequestRecord
@@ -399,3 +400,31 @@ def columns_of_reference(
     return {
         table: [n for n in known.get(table, []) if not n.startswith("brand_new")] for table in clean
     }
+
+
+def test_raise_on_incomplete_names_the_stopped_endpoints_and_keeps_their_rows(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    """`pipeline.run()` returns normally whatever WeChat answered (a raise in the source would
+    discard the run's rows); `raise_on_incomplete` is the call that fails a task."""
+    broken = LAST_COMPLETE - ONE_DAY  # in the second of its two 7-day windows
+    api.add_fault(FaultRule("errcode", errcode=-1, endpoints=("getusercumulate",), dates=(broken,)))
+    tables = ["user_cumulate", "biz_summary"]
+    info = pipeline.run(source(api, resources=tables, start_date=START, max_retries=0))
+    with pytest.raises(IncompleteRunError) as raised:
+        raise_on_incomplete(pipeline, info)
+    assert [(endpoint, status) for endpoint, status, _ in raised.value.problems] == [
+        ("user_cumulate", "partial")
+    ]
+    assert "user_cumulate partial: stopped at window" in str(raised.value)
+    # the rows before the stop are loaded all the same
+    loaded = [day for (day,) in query(pipeline, "SELECT ref_date FROM wechat.user_cumulate")]
+    assert loaded and max(loaded) < broken
+
+    api.clear_faults()
+    info = pipeline.run(source(api, resources=tables, start_date=START))
+    results = raise_on_incomplete(pipeline, info)
+    assert sorted((r.endpoint, r.status) for r in results) == [
+        ("biz_summary", "ok"),
+        ("user_cumulate", "ok"),
+    ]
