@@ -242,3 +242,27 @@ def _cells(table: str) -> List[List[str]]:
     """The words of each line of a printed table, its rules left out."""
     lines = [line.split() for line in table.splitlines()]
     return [words for words in lines if words and not set("".join(words)) <= {"─"}]
+
+
+def test_sql_and_status_read_postgresql_too(
+    tmp_path: Path, live_api: Emulator, postgres: str
+) -> None:
+    env = {**credentials(live_api), "DESTINATION__POSTGRES__CREDENTIALS": postgres}
+    at = ("--destination", "postgres")
+    loaded = run_command(tmp_path, "run", *at, "--resources", "user_cumulate", env=env)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "Loaded into destination postgres, dataset wechat" in loaded.stdout
+    counted = run_command(tmp_path, "sql", *at, "SELECT count(*) AS n FROM user_cumulate", env=env)
+    assert counted.returncode == 0, counted.stderr
+    assert _cells(counted.stdout) == [["n"], ["30"]]
+    view = run_command(
+        tmp_path, "sql", *at, "SELECT * FROM v_follower_total ORDER BY ref_date LIMIT 1", env=env
+    )
+    assert view.returncode == 0, view.stderr
+    assert _cells(view.stdout)[0] == ["app_id", "ref_date", "followers", "change_from_previous_day"]
+    done = run_command(tmp_path, "status", *at, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = [line.split() for line in done.stdout.splitlines() if DEMO_APP_ID in line]
+    assert row[:4] == [DEMO_APP_ID, "user_cumulate", "30", last_complete_day().isoformat()]
+    assert row[-1] == "ok"
+    assert list(tmp_path.glob("*.duckdb")) == []

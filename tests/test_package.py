@@ -1,8 +1,10 @@
 """The wheel `pip install .` builds: what it ships, what it leaves out, one version."""
 
+import re
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -49,3 +51,24 @@ def test_the_version_is_written_once(wheel: zipfile.ZipFile) -> None:
     assert f"## {__version__} " in changelog
     # nowhere else: pyproject.toml reads it from version.py
     assert __version__ not in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_wheel_installs_the_wechat_datacube_command(wheel: zipfile.ZipFile) -> None:
+    entry_points = wheel.read(
+        f"wechat_datacube_source-{__version__}.dist-info/entry_points.txt"
+    ).decode()
+    assert "wechat-datacube = wechat_datacube_source.cli:main" in entry_points.splitlines()
+
+
+def test_the_installed_command_runs() -> None:
+    """The script pip wrote into this environment (the README's `pip install`) starts."""
+    command = Path(sys.executable).parent / "wechat-datacube"
+    done = subprocess.run(
+        [str(command), "--version"], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == f"wechat-datacube, version {__version__}"
+    listed = subprocess.run(
+        [str(command), "--help"], capture_output=True, text=True, timeout=120, check=True
+    )
+    for subcommand in ("run", "demo", "sql", "status", "emulator"):
+        assert re.search(rf"^\s+{subcommand}\s", listed.stdout, re.MULTILINE), listed.stdout
