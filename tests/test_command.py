@@ -1,6 +1,7 @@
 """The `wechat-datacube` command as a new user runs it: `demo`, then `sql` and `status`; live
 progress on a terminal (a pseudo-terminal here), `--quiet`, and one line per problem."""
 
+import io
 import os
 import pty
 import re
@@ -8,6 +9,7 @@ import select
 import struct
 import subprocess
 import termios
+import time
 from datetime import timedelta
 from fcntl import ioctl
 from pathlib import Path
@@ -19,7 +21,11 @@ import pytest
 from tests.helpers import COMMAND, credentials, ip_not_whitelisted, run_command, script_environment
 from wechat_datacube_source.catalog import DEFAULT_TABLES
 from wechat_datacube_source.clock import last_complete_day
+from wechat_datacube_source.console import Console
 from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
+from wechat_datacube_source.progress import track
+from wechat_datacube_source.progress_display import ProgressDisplay
+from wechat_datacube_source.transport import CallCounter
 
 BACKFILL = "user_read,user_share_hour,upstream_msg_hour,interface_summary_hour"
 """Four endpoints with one call per day: three years of them are ~4,400 calls, some seconds."""
@@ -266,3 +272,27 @@ def test_sql_and_status_read_postgresql_too(
     assert row[:4] == [DEMO_APP_ID, "user_cumulate", "30", last_complete_day().isoformat()]
     assert row[-1] == "ok"
     assert list(tmp_path.glob("*.duckdb")) == []
+
+
+def test_off_a_terminal_a_line_comes_every_interval_with_the_time_left() -> None:
+    """The display's clock is driven by hand here: what it writes at each moment."""
+    out, err = io.StringIO(), io.StringIO()
+    display = ProgressDisplay(Console(out, err), plain_every=10)
+    start = time.monotonic()
+    run = track("run-under-test", DEMO_APP_ID, CallCounter())
+    run.started = start - 120  # two minutes ago
+    run.planned(400)
+    for _ in range(100):
+        run.done(rows=3)
+    display.tick(start + 5)
+    assert err.getvalue() == ""  # not yet: 10 s between lines
+    display.tick(start + 11)
+    (line,) = err.getvalue().splitlines()
+    assert line.startswith(f"{DEMO_APP_ID}: windows 100/400, calls 0, rows 300, ")
+    # a quarter done in two minutes: six minutes left
+    assert re.search(r", 0:02:0\d elapsed, about 0:0[56]:\d\d left$", line), line
+    display.tick(start + 15)
+    assert len(err.getvalue().splitlines()) == 1
+    display.tick(start + 21)
+    assert len(err.getvalue().splitlines()) == 2
+    assert out.getvalue() == ""  # progress never mixes with the results on stdout

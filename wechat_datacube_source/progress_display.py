@@ -39,6 +39,7 @@ class ProgressDisplay:
         self._thread = threading.Thread(target=self._watch, name="wechat-progress", daemon=True)
         self._bar: Optional[rich.progress.Progress] = None
         self._tasks: Dict[str, rich.progress.TaskID] = {}
+        self._last_line = time.monotonic()
 
     def __enter__(self) -> "ProgressDisplay":
         if not self.enabled:
@@ -78,13 +79,16 @@ class ProgressDisplay:
         return [run for run in recent_runs() if run.run_id not in self._known]
 
     def _watch(self) -> None:
-        last_line = time.monotonic()
         while not self._stop.wait(POLL_SECONDS):
-            if self._bar is not None:
-                self._show(self._runs(), final=False)
-            elif time.monotonic() - last_line >= self.plain_every:
-                last_line = time.monotonic()
-                self._show(self._runs(), final=False)
+            self.tick(time.monotonic())
+
+    def tick(self, now: float) -> None:
+        """Redraws the bar; off a terminal, writes the lines once `plain_every` has passed
+        since the last ones (`now` is `time.monotonic()`)."""
+        if self._bar is None and now - self._last_line < self.plain_every:
+            return
+        self._last_line = now
+        self._show(self._runs(), final=False)
 
     def _show(self, runs: List[RunProgress], final: bool) -> None:
         for run in runs:
