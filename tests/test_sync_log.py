@@ -211,3 +211,41 @@ def test_only_a_statement_the_parser_refuses_makes_a_schema_change_final() -> No
     assert cycle.__cause__ is not None
     cycle.__cause__.__cause__ = cycle
     assert not _refused_by_parser(cycle)
+
+
+def test_more_of_a_run_carries_its_id_budget_account_stop_and_progress() -> None:
+    """An endpoint that starts after the run's other endpoints ended gets a pool and
+    connections of its own, and the same run: before, its new client forgot the account's
+    stop (each such endpoint made its own failing call), the call budget and the progress."""
+    import inspect
+
+    from wechat_datacube_source import wechat_datacube
+    from wechat_datacube_source.account_run import AccountRun
+    from wechat_datacube_source.clock import last_complete_day
+    from wechat_datacube_source.config import validate
+    from wechat_datacube_source.errors import AccountStopped, WeChatApiError
+
+    settings = {
+        name: p.default for name, p in inspect.signature(wechat_datacube).parameters.items()
+    }
+    settings.update(app_id="wx1234567890abcdef", app_secret="s", base_url="http://127.0.0.1:9")
+    config = validate(settings, last_complete_day())
+    first = AccountRun.start(config)
+    first.client.transport.calls.add()
+    first.progress.planned(5)
+    first.progress.done(rows=2)
+    quota = WeChatApiError(45009, "reach max api daily quota limit", "user_read")
+    first.client.transport.stop(quota)
+    first.close()
+    assert first.progress.finished
+
+    more = AccountRun.start(config, first)
+    try:
+        assert more.run_id == first.run_id and more.pool is not first.pool
+        assert more.progress is first.progress and not more.progress.finished
+        assert more.client.transport.stopped is quota
+        assert more.client.transport.calls.calls == 1
+        with pytest.raises(AccountStopped):  # before any call: nothing listens on port 9
+            more.client.transport.request("GET", "/datacube/x", label="user_cumulate", counter=None)
+    finally:
+        more.close()

@@ -39,17 +39,27 @@ class AccountRun:
     progress: RunProgress
 
     @classmethod
-    def start(cls, config: SourceConfig, run_id: Optional[str] = None) -> "AccountRun":
-        """A new run of the account (or, given `run_id`, more of that run): its client, its
-        pool, the day it treats as last complete (fixed for the run, so that every endpoint
-        ends on the same day)."""
+    def start(cls, config: SourceConfig, previous: Optional["AccountRun"] = None) -> "AccountRun":
+        """A new run of the account: its client, its pool, the day it treats as last
+        complete (fixed for the run, so that every endpoint ends on the same day).
+
+        Given `previous`, whose endpoints have all ended, it is more of that run, for an
+        endpoint that starts after them (dlt's `fifo` mode runs endpoints one after another):
+        with a pool and connections of its own, and the run's id, call budget, account stop
+        and progress carried on."""
         client = WeChatClient.for_account(config)
         pool = ThreadPoolExecutor(
             config.limits.max_concurrent_requests, thread_name_prefix="wechat-datacube"
         )
-        run_id = run_id or new_run_id()
-        progress = track(run_id, config.app_id, client.transport.calls)
-        return cls(config, client, last_complete_day(), pool, run_id, progress)
+        if previous is None:
+            run_id = new_run_id()
+            progress = track(run_id, config.app_id, client.transport.calls)
+            day = last_complete_day()
+        else:
+            run_id, progress, day = previous.run_id, previous.progress, previous.last_complete_day
+            client.carry_on(previous.client)
+            progress.resume()
+        return cls(config, client, day, pool, run_id, progress)
 
     @property
     def app_id(self) -> str:
@@ -100,7 +110,7 @@ class RunScope:
     to look at rows) has no package: each iteration is a run.
     """
 
-    def __init__(self, make: Callable[[Optional[str]], AccountRun]) -> None:
+    def __init__(self, make: Callable[[Optional[AccountRun]], AccountRun]) -> None:
         self._make = make
         self._lock = threading.Lock()
         self._run: Optional[AccountRun] = None
@@ -118,7 +128,7 @@ class RunScope:
             ):
                 self._run, self._package = self._make(None), package
             elif self._users == 0:  # (its pool and connections were released)
-                self._run = self._make(self._run.run_id)
+                self._run = self._make(self._run)
             self._users += 1
             run = self._run
         try:

@@ -10,8 +10,8 @@ Built with click (which dlt depends on already): subcommands sharing option grou
 options whose errors name the option, and help text, for no new dependency.
 
 Exit codes: 0 every endpoint ok (or skipped for a documented reason); 1 some endpoint partial
-or failed (see `status`; the next run resumes); 2 bad configuration or usage; 3 the pipeline
-itself failed (destination, disk).
+or failed (see `status`; the next run resumes); 2 bad configuration or usage (a query that
+does not run, too); 3 the pipeline itself failed, or the destination could not be read.
 """
 
 import contextlib
@@ -20,14 +20,14 @@ import logging
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import click
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.destinations.exceptions import DatabaseException
 
 from .catalog import BY_TABLE
-from .console import Console
+from .console import Console, problem_lines
 from .errors import ConfigurationError
 from .loads import (
     DEMO_DAYS,
@@ -40,7 +40,7 @@ from .loads import (
     run_configured,
     run_demo,
 )
-from .reading import account_status, query
+from .reading import QueryRefused, account_status, query
 from .settings import PIPELINE_NAME
 from .targets import DATASET_NAME, DUCKDB_FILE, Target
 from .version import __version__
@@ -50,7 +50,7 @@ PROG_NAME = "wechat-datacube"
 
 
 def _target_options(command: F) -> F:
-    """Where the data is loaded to and read from: the same four options on every command."""
+    """Where the data is: the same three options on every command that loads or reads."""
     options = [
         click.option(
             "--destination",
@@ -65,18 +65,19 @@ def _target_options(command: F) -> F:
             help="the DuckDB file, for the duckdb destination",
         ),
         click.option("--dataset", default=DATASET_NAME, show_default=True, help="dataset/schema"),
-        click.option(
-            "--pipeline-name",
-            help=f"dlt pipeline name, which keys the incremental state (default {PIPELINE_NAME};"
-            " with many accounts, the prefix of each account's pipeline name)",
-        ),
     ]
     return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
 
 
 def _load_options(command: F) -> F:
-    """What to load and how fast: the source's settings that make sense per run."""
+    """What to load and how fast: the pipeline, and the source's settings that make sense
+    per run."""
     options = [
+        click.option(
+            "--pipeline-name",
+            help=f"dlt pipeline name, which keys the incremental state (default {PIPELINE_NAME};"
+            " with many accounts, the prefix of each account's pipeline name)",
+        ),
         click.option("--start-date", help="first day to load, YYYY-MM-DD (first run only)"),
         click.option(
             "--end-date", help="inclusive last day: a bounded backfill that leaves state untouched"
@@ -128,7 +129,7 @@ def _target(options: Dict[str, Any]) -> Target:
         destination=options["destination"],
         duckdb_file=options["duckdb_file"],
         dataset=options["dataset"],
-        pipeline_name=options["pipeline_name"],
+        pipeline_name=options.get("pipeline_name"),
     )
 
 
@@ -208,18 +209,22 @@ def demo(**options: Any) -> int:
 @click.argument("query_text", metavar="QUERY")
 @_exits
 def sql(query_text: str, **options: Any) -> int:
-    """Run a SELECT over the loaded tables and views and print the rows.
+    """Run a query over the loaded tables and views and print the rows.
 
-    Table names need no dataset prefix: wechat-datacube sql "SELECT count(*) FROM user_summary"
+    Table names need no dataset prefix: wechat-datacube sql "SELECT count(*) FROM user_summary".
+    Exits 2 for a query that does not run (refused here, or by the destination).
     """
     target = _target(options)
     console = _console(quiet=True)
     _check_loaded(target)
     try:
         columns, rows = query(target.dataset_reader(), query_text)
+    except QueryRefused as refused:
+        raise click.BadParameter(str(refused), param_hint="QUERY") from None
     except DatabaseException as error:
-        console.problem(f"the destination refused the query: {_first_line(error)}")
-        return EXIT_INCOMPLETE
+        raise click.BadParameter(
+            f"the destination refused it: {_first_line(error)}", param_hint="QUERY"
+        ) from None
     console.table(columns, rows)
     return EXIT_OK
 
@@ -237,18 +242,19 @@ def status(**options: Any) -> int:
     try:
         statuses = account_status(target.dataset_reader())
     except DatabaseException as error:
-        console.problem(f"the destination could not be read: {_first_line(error)}")
+        console.aside(f"the destination could not be read: {_first_line(error)}")
         return EXIT_PIPELINE
     if not statuses:
         console.say(f"nothing is loaded in {target.describe()} yet: run `{PROG_NAME} demo`")
         return EXIT_OK
     console.table(
-        ["account", "table", "rows", "loaded through", "last run (UTC)", "status"],
+        ["account", "table", "rows", "newest day", "loaded through", "last run (UTC)", "status"],
         [
             (
                 s.app_id,
                 s.table,
                 f"{s.rows:,}",
+                s.newest_day,
                 s.loaded_through,
                 f"{_utc(s.last_run):%Y-%m-%d %H:%M}" if s.last_run else None,
                 s.status,
@@ -256,14 +262,15 @@ def status(**options: Any) -> int:
             for s in statuses
         ],
     )
-    problems: Dict[str, List[str]] = {}
-    for s in statuses:
-        if not s.healthy:
-            problems.setdefault(f"{s.app_id}: {s.message}", []).append(s.table)
-    for problem, tables in problems.items():
-        console.say(f"{', '.join(tables)} of {problem}")
+    unhealthy = [s for s in statuses if not s.healthy]
+    for app_id in dict.fromkeys(s.app_id for s in unhealthy):
+        console.say(f"account {app_id}, what to do:")
+        for line in problem_lines(
+            [(s.table, s.message or s.status or "") for s in unhealthy if s.app_id == app_id]
+        ):
+            console.say(line)
     console.say(f"in {target.describe()}")
-    return EXIT_INCOMPLETE if problems else EXIT_OK
+    return EXIT_INCOMPLETE if unhealthy else EXIT_OK
 
 
 @command.command()
@@ -284,7 +291,7 @@ def status(**options: Any) -> int:
     help="an account the emulator knows (repeatable; default: the demo account)",
 )
 def emulator(
-    host: str, port: int, latency: float, samples: bool, wild: bool, accounts: List[str]
+    host: str, port: int, latency: float, samples: bool, wild: bool, accounts: Tuple[str, ...]
 ) -> None:
     """Serve the emulated WeChat statistics API (until Ctrl-C)."""
     from .emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator, FaultRule

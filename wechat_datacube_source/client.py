@@ -56,6 +56,13 @@ class WeChatClient:
         self.tokens = tokens
         self._first_call = FirstCall()
 
+    def carry_on(self, previous: "WeChatClient") -> None:
+        """Continues the run `previous` served: its call budget and count, its account stop,
+        and its first call, done already."""
+        self.transport.calls = previous.transport.calls
+        self.transport.stopped = previous.transport.stopped
+        self._first_call = previous._first_call
+
     @classmethod
     def for_account(cls, config: SourceConfig) -> "WeChatClient":
         """The account's client, with the token provider its settings ask for; its secrets
@@ -125,23 +132,22 @@ class WeChatClient:
     def _authorized(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
         """Send with the current token; on a token error refresh once and retry once.
 
-        The run's first call goes alone: whatever stops the whole account (a rejected token,
-        secret or IP, the daily quota) then costs one call, not one per endpoint in flight."""
+        The run's first call goes alone, and stops the account before the others go if it
+        met a problem of the whole account (a rejected token, secret or IP, the daily quota):
+        such a problem costs one call, not one per endpoint in flight."""
         self.transport.check_stopped()
+        return self._first_call.run(partial(self._stopping_the_account, endpoint, send))
+
+    def _stopping_the_account(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
         try:
-            return self._first_call.run(partial(self._with_token, endpoint, send))
+            return self._with_token(endpoint, send)
         except WeChatSourceError as error:
             if stops_account(error):
                 self.transport.stop(error)
             raise
 
     def _with_token(self, endpoint: Endpoint, send: Callable[[str], Body]) -> Body:
-        try:
-            token = self.tokens.token()
-        except WeChatSourceError as error:
-            # the token fetch had its retries; without a token no call can succeed
-            self.transport.stop(error)
-            raise
+        token = self._token()
         try:
             return send(token)
         except WeChatApiError as error:
@@ -159,10 +165,19 @@ class WeChatClient:
                 ) from None
         self.tokens.invalidate(token)
         try:
-            return send(self.tokens.token())
+            return send(self._token())
         except WeChatApiError as error:
             # a second token error is final: one refresh per call, never a loop
             raise _with_replacements(error, endpoint) from None
+
+    def _token(self) -> str:
+        """The account's token. A token fetch that fails (after its retries) stops the
+        account: the provider keeps the error, and no call can succeed without a token."""
+        try:
+            return self.tokens.token()
+        except WeChatSourceError as error:
+            self.transport.stop(error)
+            raise
 
 
 def read_pages(endpoint: Endpoint, window: Window, pages: Sequence[Body]) -> Optional[Body]:

@@ -9,12 +9,12 @@ printed with markup off: messages quote WeChat and name settings like
 import logging
 import sys
 from collections import Counter
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import rich.console
 import rich.table
 
-from .errors import PROBLEM
+from .errors import ACCOUNT_STOPPED, PROBLEM
 from .run_summary import EndpointResult, TableSummary
 
 _WIDE = 10_000
@@ -31,7 +31,8 @@ class Console:
     def say(self, text: str) -> None:
         self.out.print(text, markup=False, highlight=False, soft_wrap=True)
 
-    def problem(self, text: str) -> None:
+    def aside(self, text: str) -> None:
+        """A line beside the results: progress, a problem, a log record (stderr)."""
         self.err.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def summary(
@@ -40,7 +41,8 @@ class Console:
         """What each table holds now and what this run did; each problem once; the totals,
         and where the data went."""
         self.say(format_summary(tables, results))
-        for line in problem_lines(results):
+        problems = [(r.endpoint, r.message) for r in results if r.message and r.status != "ok"]
+        for line in problem_lines(problems):
             self.say(line)
         self.say(format_totals(results, where))
 
@@ -103,15 +105,18 @@ def format_summary(tables: Sequence[TableSummary], results: Sequence[EndpointRes
     return "\n".join(lines)
 
 
-def problem_lines(results: Sequence[EndpointResult]) -> List[str]:
-    """Each message of an endpoint that is not `ok` once, with the endpoints it concerns: a
-    problem of the whole account (a rejected secret, the daily quota) is one line, not one
-    per endpoint."""
-    endpoints: Dict[str, List[str]] = {}
-    for result in results:
-        if result.message and result.status != "ok":
-            endpoints.setdefault(result.message, []).append(result.endpoint)
-    return [f"  {_names(names)}: {message}" for message, names in endpoints.items()]
+def problem_lines(problems: Sequence[Tuple[str, str]]) -> List[str]:
+    """Each problem of (name, message) pairs once, with the names it concerns: a problem of
+    the whole account (a rejected secret, the daily quota) is one line, not one per endpoint.
+    It is the last note of each message it stopped (`SyncLog` puts it there), which tells it
+    apart from an endpoint's own notes."""
+    names: Dict[str, List[str]] = {}
+    for name, message in problems:
+        own, marker, account = message.partition(ACCOUNT_STOPPED)
+        for part in (own.rstrip("; "), marker + account):
+            if part:
+                names.setdefault(part, []).append(name)
+    return [f"  {_names(concerned)}: {problem}" for problem, concerned in names.items()]
 
 
 def _names(names: Sequence[str]) -> str:

@@ -323,14 +323,14 @@ class UnreadableBody(PayloadError):
 
 
 ACCOUNT_WIDE = frozenset({ErrorKind.ACCOUNT, ErrorKind.QUOTA})
+ACCOUNT_STOPPED = "the account stopped: "
+"""How the note of a problem of the whole account begins (`account_problem`)."""
 """Kinds of error after which no call of the account can succeed in the run."""
 
 
 def stops_account(error: Exception) -> bool:
     """Whether `error` ends every call of the account in this run, not only one endpoint's."""
-    return isinstance(error, (AccountStopped, CallBudgetExhausted)) or (
-        error_kind(error) in ACCOUNT_WIDE
-    )
+    return isinstance(error, AccountStopped) or error_kind(error) in ACCOUNT_WIDE
 
 
 def account_problem(error: Exception) -> str:
@@ -341,7 +341,7 @@ def account_problem(error: Exception) -> str:
         text = cause.detail
     else:
         text = str(cause)
-    return f"the account stopped: {text}"
+    return f"{ACCOUNT_STOPPED}{text}"
 
 
 def error_kind(error: Exception) -> ErrorKind:

@@ -116,7 +116,7 @@ def _load(
     with ProgressDisplay(console, enabled=not job.quiet):
         outcome = load_source(pipeline, source)
     for problem in outcome.problems:
-        console.problem(problem)
+        console.aside(problem)
     if outcome.results:
         endpoints = [result.endpoint for result in outcome.results]
         console.summary(
@@ -135,7 +135,7 @@ def _with_views(job: LoadJob, console: Console, pipeline: dlt.Pipeline, codes: L
             created = create_views(pipeline)
         except DatabaseException as error:
             # the data is loaded; only the views are missing
-            console.problem(f"views not created ({error}); --no-views skips them")
+            console.aside(f"views not created ({error}); --no-views skips them")
             return EXIT_PIPELINE
         if created and not job.quiet:
             console.say(f"views: {', '.join(created)}")
@@ -165,6 +165,6 @@ def rebuild(job: LoadJob, console: Console, demo: bool) -> int:
                     f"{outcome.endpoint}: {outcome.answers} answers, {outcome.rows} rows rebuilt"
                 )
             for problem in outcome.failed:
-                console.problem(f"{outcome.endpoint}: still does not parse: {problem}")
+                console.aside(f"{outcome.endpoint}: still does not parse: {problem}")
         failed = failed or any(outcome.failed for outcome in outcomes)
     return EXIT_INCOMPLETE if failed else EXIT_OK

@@ -51,6 +51,10 @@ class RunProgress:
     def finish(self) -> None:
         self.ended = self.ended or time.monotonic()
 
+    def resume(self) -> None:
+        """More of the run follows (an endpoint that started after the others ended)."""
+        self.ended = None
+
     @property
     def finished(self) -> bool:
         return self.ended is not None

@@ -94,7 +94,7 @@ class ProgressDisplay:
         for run in runs:
             if self._bar is None:
                 if not final or run.windows_done:
-                    self.console.problem(plain_line(run))
+                    self.console.aside(plain_line(run))
                 continue
             task = self._tasks.get(run.run_id)
             if task is None:

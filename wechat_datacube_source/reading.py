@@ -11,12 +11,16 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlglot
 from dlt.dataset.exceptions import LineageFailedException
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from sqlglot import exp
 
 from .catalog import BY_TABLE
-from .errors import ConfigurationError
+from .errors import WeChatSourceError
 from .run_summary import HEALTHY
-from .sync_log import SYNC_LOG_TABLE
+from .sync_log import ROWS_DROPPED, SYNC_LOG_TABLE
+
+LOADED = ("ok", ROWS_DROPPED, "partial")
+"""Statuses of runs whose `fetched_to` reached the destination (a `failed` run's may not)."""
 
 Rows = Tuple[List[str], List[Tuple[Any, ...]]]
 
@@ -26,40 +30,60 @@ def query(dataset: Any, sql: str) -> Rows:
 
     Table names need no dataset prefix: dlt qualifies them. The ready-made views are not in
     dlt's schema, so dlt cannot tell the columns of `SELECT *` over one; such a query is sent
-    to the destination as it is (it was checked to be a query, not a statement that writes).
+    to the destination as it is. Either way it runs on a connection that cannot write where
+    the destination has one (a read-only DuckDB file, a read-only PostgreSQL session), after
+    a check that it is one query with no writing part (`QueryRefused` otherwise).
     """
     _check_read_only(sql, dataset.destination_dialect)
-    relation = dataset(sql)
-    try:
-        rows = relation.fetchall()
-        return list(relation.columns), rows
-    except LineageFailedException:
-        with dataset.sql_client as client, client.execute_query(sql) as cursor:
-            columns = [column[0] for column in cursor.description or ()]
-            return columns, cursor.fetchall()
+    with dataset:
+        client = dataset.sql_client
+        if dataset.destination_dialect == "postgres":
+            # a query can still write there: a CTE with DELETE, SELECT INTO, nextval()
+            client.execute_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        relation = dataset(sql)
+        try:
+            rows = relation.fetchall()
+            return list(relation.columns), rows
+        except LineageFailedException:
+            with client.execute_query(sql) as cursor:
+                columns = [column[0] for column in cursor.description or ()]
+                return columns, cursor.fetchall()
+
+
+class QueryRefused(WeChatSourceError, ValueError):
+    """A query that is no single read-only query, or that does not parse."""
+
+
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Into, exp.Lock, exp.Create)
 
 
 def _check_read_only(sql: str, dialect: str) -> None:
     try:
         statements = sqlglot.parse(sql, dialect=dialect)
     except sqlglot.errors.ParseError as error:
-        raise ConfigurationError("sql", f"the query does not parse ({error})", "Fix it") from None
-    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise ConfigurationError(
-            "sql",
-            "only one query (SELECT, WITH ... SELECT) can be run here",
-            "To change the data, connect to the destination directly",
+        raise QueryRefused(f"the query does not parse: {error}") from None
+    if (
+        len(statements) != 1
+        or not isinstance(statements[0], exp.Query)
+        or statements[0].find(*_WRITES) is not None
+    ):
+        raise QueryRefused(
+            "only one query that reads (SELECT, WITH ... SELECT) can be run here; to change "
+            "the data, connect to the destination directly"
         )
 
 
 @dataclass(frozen=True)
 class TableStatus:
-    """One account's table: what it holds, and how its endpoint's last run went."""
+    """One account's table: what it holds, how far it is loaded, how its last run went."""
 
     app_id: str
     table: str
     rows: int
+    newest_day: Optional[date]
+    """The newest day with a row (sparse tables, e.g. articles, lag the loaded range)."""
     loaded_through: Optional[date]
+    """The last day fetched and loaded (`sync_log.fetched_to` of the runs that loaded)."""
     last_run: Optional[datetime]
     status: Optional[str]
     message: Optional[str]
@@ -70,42 +94,58 @@ class TableStatus:
 
 
 def account_status(dataset: Any) -> List[TableStatus]:
-    """Every account's endpoint tables (rows, newest day) and each endpoint's last `sync_log`
-    row, by account and in catalog order."""
-    present = set(dataset.schema.data_table_names())
-    if SYNC_LOG_TABLE not in present:
-        return []
-    last_runs = _last_runs(dataset)
-    held = _held(dataset, [name for name in BY_TABLE if name in present])
-    order = {name: index for index, name in enumerate(BY_TABLE)}
-    statuses = []
-    for key in sorted(set(last_runs) | set(held), key=lambda k: (k[0], order.get(k[1], 0))):
-        rows, through = held.get(key, (0, None))
-        finished, status, message = last_runs.get(key, (None, None, None))
-        statuses.append(TableStatus(key[0], key[1], rows, through, finished, status, message))
-    return statuses
+    """Each account's endpoint tables, by account and in catalog order: rows and newest day,
+    how far `sync_log` says they are loaded, and the endpoint's last run.
 
-
-def _last_runs(dataset: Any) -> Dict[Tuple[str, str], Tuple[Any, str, Optional[str]]]:
-    """(app_id, endpoint) -> (finished_at, status, message) of the endpoint's last run."""
-    columns, rows = query(
+    Tables are looked up one by one rather than in dlt's schema: accounts (and the demo)
+    that share a dataset store schemas of their own, and dlt reads the newest only."""
+    try:
+        _, runs = query(
+            dataset,
+            "SELECT app_id, endpoint, finished_at, status, message FROM ("
+            "SELECT app_id, endpoint, finished_at, status, message, ROW_NUMBER() OVER ("
+            "PARTITION BY app_id, endpoint ORDER BY started_at DESC, run_id DESC) AS newest "
+            f"FROM {SYNC_LOG_TABLE}) AS runs WHERE newest = 1",
+        )
+    except DatabaseUndefinedRelation:
+        return []  # nothing loaded yet
+    statuses = ", ".join(f"'{status}'" for status in LOADED)
+    _, loaded = query(
         dataset,
-        "SELECT app_id, endpoint, finished_at, status, message FROM ("
-        "SELECT app_id, endpoint, finished_at, status, message, ROW_NUMBER() OVER ("
-        "PARTITION BY app_id, endpoint ORDER BY started_at DESC, run_id DESC) AS newest "
-        f"FROM {SYNC_LOG_TABLE}) AS runs WHERE newest = 1",
+        f"SELECT app_id, endpoint, MAX(fetched_to) FROM {SYNC_LOG_TABLE} "
+        f"WHERE status IN ({statuses}) GROUP BY app_id, endpoint",
     )
-    return {(row[0], row[1]): (row[2], row[3], row[4]) for row in rows}
+    through = {(row[0], row[1]): row[2] for row in loaded}
+    order = {name: index for index, name in enumerate(BY_TABLE)}
+    last_runs = sorted(
+        (row for row in runs if row[1] in BY_TABLE), key=lambda row: (row[0], order[row[1]])
+    )
+    held = _held(dataset, list(dict.fromkeys(row[1] for row in last_runs)))
+    return [
+        TableStatus(
+            app_id,
+            table,
+            *held.get((app_id, table), (0, None)),
+            through.get((app_id, table)),
+            finished,
+            status,
+            message,
+        )
+        for app_id, table, finished, status, message in last_runs
+    ]
 
 
 def _held(dataset: Any, tables: Sequence[str]) -> Dict[Tuple[str, str], Tuple[int, Any]]:
-    """(app_id, table) -> (rows, newest day) of each endpoint table."""
-    if not tables:
-        return {}
-    parts = [
-        f"SELECT app_id, '{name}' AS endpoint, COUNT(*) AS n, "
-        f"MAX({BY_TABLE[name].date_field}) AS through FROM {name} GROUP BY app_id"
-        for name in tables
-    ]
-    _, rows = query(dataset, " UNION ALL ".join(parts))
-    return {(row[0], row[1]): (row[2], row[3]) for row in rows}
+    """(app_id, table) -> (rows, newest day) of each endpoint table there is."""
+    held = {}
+    for name in tables:
+        try:
+            _, rows = query(
+                dataset,
+                f"SELECT app_id, COUNT(*), MAX({BY_TABLE[name].date_field}) FROM {name} "
+                "GROUP BY app_id",
+            )
+        except DatabaseUndefinedRelation:
+            continue  # (no row ever reached it)
+        held.update({(row[0], name): (row[1], row[2]) for row in rows})
+    return held

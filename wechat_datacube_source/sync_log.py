@@ -56,6 +56,9 @@ class SyncLog:
     errcode: Optional[int] = None
     notes: List[str] = field(default_factory=list)
     """What the run had to say about the data; becomes the `message` column."""
+    account_problem: Optional[str] = None
+    """What stopped the whole account, if anything did: the last note of `message`, in the
+    same words for every endpoint (a summary tells it apart from the endpoint's own notes)."""
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def committed(self, window: Window, rows: int, ready_through: date) -> None:
@@ -76,14 +79,15 @@ class SyncLog:
         A problem of the whole account is written in the same words for every endpoint it
         stopped, and not logged here: the transport logged it once when it stopped the
         account."""
-        self.errcode, message = error_code(error)
-        kind = error_kind(error)
         stop = self.run.client.transport.stopped
         if stop is not None and (error is stop or stops_account(error)):
             # (calls in flight when the account stopped may have met the same problem)
             self.status = "partial" if self.fetched_to is not None else "failed"
-            self.notes.append(account_problem(stop))
+            self.errcode, _ = error_code(stop)
+            self.account_problem = account_problem(stop)
             return
+        self.errcode, message = error_code(error)
+        kind = error_kind(error)
         if kind in (ErrorKind.NO_PERMISSION, ErrorKind.RETIRED) and problem is None:
             self.status = "skipped"
         else:
@@ -126,7 +130,10 @@ class SyncLog:
             "status": self.status,
             "errcode": self.errcode,
             # notes quote what WeChat sent, which may echo a secret
-            "message": self.run.redact("; ".join(dict.fromkeys(self.notes))) or None,
+            "message": self.run.redact("; ".join(dict.fromkeys(self._notes()))) or None,
             "started_at": self.started_at,
             "finished_at": datetime.now(timezone.utc),
         }
+
+    def _notes(self) -> List[str]:
+        return [*self.notes, *([self.account_problem] if self.account_problem else [])]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from .accounts import pipeline_name_for
 from .settings import PIPELINE_NAME
@@ -54,8 +55,12 @@ class Target:
     def dataset_reader(self) -> Any:
         """dlt's dataset of what every account loaded, read with no pipeline at all (so
         reading leaves no pipeline folder behind whose empty state a later load would trust
-        over the state kept in the destination)."""
-        return dlt.dataset(self.destination_reference(), self.dataset)
+        over the state kept in the destination); a DuckDB file is opened read-only."""
+        destination: Any = self.destination
+        if self.destination == "duckdb":
+            path = str(Path(self.duckdb_file).resolve())
+            destination = dlt.destinations.duckdb(DuckDbCredentials(path, read_only=True))
+        return dlt.dataset(destination, self.dataset)
 
     def describe(self) -> str:
         """Where the data is, in words: the file and dataset, or the destination and dataset."""

@@ -213,11 +213,12 @@ class Transport:
         """
         attempt = 0
         while True:
+            self._pace()
+            # (after the wait for the rate cap: the account may have stopped meanwhile)
             self.check_stopped()
             self._spend_call()
             if counter is not None:
                 counter.add()
-            self._pace()
             try:
                 return self._attempt(method, path, label, params, json_body)
             except WeChatSourceError as problem:
@@ -237,7 +238,7 @@ class Transport:
             if self.stopped is not None:
                 return
             self.stopped = error
-        logger.warning("%s", account_problem(error), extra={PROBLEM: True})
+        logger.warning("%s", self.redactor(account_problem(error)), extra={PROBLEM: True})
 
     def check_stopped(self) -> None:
         """Raises `AccountStopped` if the account's calls have ended for this run."""
