@@ -4,7 +4,7 @@ Every statistics endpoint becomes one incrementally loaded, merge-keyed table; R
 the table catalogue, the settings and what each sync_log status asks of the user.
 
     import dlt
-    from wechat_datacube_source import wechat_datacube
+    from wechat_datacube_source import raise_on_incomplete, wechat_datacube
 
     pipeline = dlt.pipeline("wechat_datacube", destination="duckdb", dataset_name="wechat")
     load_info = pipeline.run(wechat_datacube())
