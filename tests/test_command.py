@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from fcntl import ioctl
 from pathlib import Path
-from typing import Iterator, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import duckdb
 import psycopg2
@@ -267,14 +267,23 @@ def _cells(table: str) -> List[List[str]]:
     return [words for words in lines if words and not set("".join(words)) <= {"─"}]
 
 
-def test_sql_and_status_read_postgresql_too(
-    tmp_path: Path, live_api: Emulator, postgres: str
-) -> None:
+POSTGRES = ("--destination", "postgres")
+
+
+@pytest.fixture
+def loaded_into_postgres(tmp_path: Path, live_api: Emulator, postgres: str) -> Dict[str, str]:
+    """`run` loaded 30 days of user_cumulate into PostgreSQL; the environment that reaches it."""
     env = {**credentials(live_api), "DESTINATION__POSTGRES__CREDENTIALS": postgres}
-    at = ("--destination", "postgres")
-    loaded = run_command(tmp_path, "run", *at, "--resources", "user_cumulate", env=env)
+    loaded = run_command(tmp_path, "run", *POSTGRES, "--resources", "user_cumulate", env=env)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert "Loaded into destination postgres, dataset wechat" in loaded.stdout
+    return env
+
+
+def test_sql_and_status_read_postgresql_too(
+    tmp_path: Path, loaded_into_postgres: Dict[str, str]
+) -> None:
+    env, at = loaded_into_postgres, POSTGRES
     counted = run_command(tmp_path, "sql", *at, "SELECT count(*) AS n FROM user_cumulate", env=env)
     assert counted.returncode == 0, counted.stderr
     assert _cells(counted.stdout) == [["n"], ["30"]]
@@ -316,13 +325,10 @@ def test_off_a_terminal_a_line_comes_every_interval_with_the_time_left() -> None
 
 
 def test_a_query_that_writes_despite_looking_like_one_cannot_on_postgresql(
-    tmp_path: Path, live_api: Emulator, postgres: str
+    tmp_path: Path, loaded_into_postgres: Dict[str, str], postgres: str
 ) -> None:
     """`SELECT nextval(...)` parses as a query; the session it runs in is read-only."""
-    env = {**credentials(live_api), "DESTINATION__POSTGRES__CREDENTIALS": postgres}
-    at = ("--destination", "postgres")
-    loaded = run_command(tmp_path, "run", *at, "--resources", "user_cumulate", env=env)
-    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    env, at = loaded_into_postgres, POSTGRES
     with psycopg2.connect(postgres) as db, db.cursor() as cursor:
         cursor.execute("CREATE SEQUENCE wechat.counter")
     for statement in (
