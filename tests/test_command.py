@@ -359,3 +359,24 @@ def test_a_problem_of_the_whole_account_is_one_line_beside_an_endpoint_own_notes
         "  user_read: 2 rows dated outside their request were dropped",
         "  upstream_msg: stopped at window 2026-01-01: WeChat error -1 (system busy)",
     ]
+
+
+def test_the_summary_counts_the_account_own_rows_beside_the_demo(tmp_path: Path) -> None:
+    """The demo and a real account share the file and the tables; each summary says what the
+    tables hold of its own account (before, the single account's summary counted all)."""
+    demo = run_command(tmp_path, "demo", "--quiet", "--resources", "user_cumulate", env={})
+    assert demo.returncode == 0, demo.stderr
+    assert _summary_rows(demo.stdout)["user_cumulate"][1] == "90"
+    with Emulator({"wx00000000000000a1": "secret-a1"}) as api:
+        env = credentials(api, app_id="wx00000000000000a1", app_secret="secret-a1")
+        done = run_command(tmp_path, "run", "--quiet", "--resources", "user_cumulate", env=env)
+    assert done.returncode == 0, done.stderr
+    assert _summary_rows(done.stdout)["user_cumulate"][1] == "30"
+
+
+def _summary_rows(summary: str) -> Dict[str, List[str]]:
+    return {
+        words[0]: words
+        for words in map(str.split, summary.splitlines())
+        if words[:1] and words[0] in BY_TABLE
+    }

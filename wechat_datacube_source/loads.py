@@ -111,14 +111,16 @@ def _load(
     source: Any,
     app_id: Optional[str] = None,
 ) -> int:
-    """Runs `source` with live progress, then prints what each table holds and what the run
-    did; its exit code."""
+    """Runs `source` with live progress, then prints what each table holds of the account
+    and what the run did; its exit code."""
     with ProgressDisplay(console, enabled=not job.quiet):
         outcome = load_source(pipeline, source)
     for problem in outcome.problems:
         console.aside(problem)
     if outcome.results:
         endpoints = [result.endpoint for result in outcome.results]
+        # what the tables hold of this account, when others (the demo) share the dataset
+        app_id = app_id or outcome.results[0].app_id
         console.summary(
             table_summaries(pipeline, endpoints, app_id=app_id),
             outcome.results,

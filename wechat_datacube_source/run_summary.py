@@ -34,6 +34,7 @@ class EndpointResult:
     fetched_to: Optional[date]
     errcode: Optional[int]
     message: Optional[str]
+    app_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def results_of_loads(pipeline: Pipeline, load_ids: Sequence[str]) -> List[Endpoi
             ids = ", ".join(f"'{load_id}'" for load_id in load_ids)
             # load ids are checked to be digits and dots above, so inlining them is safe
             columns = (
-                "endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message"
+                "endpoint, status, api_calls, rows, fetched_from, fetched_to, errcode, message, "
+                "app_id"
             )
             sql = f"SELECT {columns} FROM {table} WHERE _dlt_load_id IN ({ids})"  # noqa: S608
             rows = client.execute_sql(sql)
