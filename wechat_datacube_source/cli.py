@@ -49,67 +49,78 @@ F = TypeVar("F", bound=Callable[..., Any])
 PROG_NAME = "wechat-datacube"
 
 
-def _target_options(command: F) -> F:
-    """Where the data is: the same three options on every command that loads or reads."""
-    options = [
-        click.option(
-            "--destination",
-            default="duckdb",
-            show_default=True,
-            help="any dlt destination; its credentials come from .dlt/secrets.toml",
-        ),
-        click.option(
-            "--duckdb-file",
-            default=DUCKDB_FILE,
-            show_default=True,
-            help="the DuckDB file, for the duckdb destination",
-        ),
-        click.option("--dataset", default=DATASET_NAME, show_default=True, help="dataset/schema"),
-    ]
-    return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
+def _options(*options: Callable[[Any], Any]) -> Callable[[F], F]:
+    """One decorator for a group of options, listed in the order `--help` shows them."""
+
+    def apply(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
 
 
-def _load_options(command: F) -> F:
-    """What to load and how fast: the pipeline, and the source's settings that make sense
-    per run."""
-    options = [
-        click.option(
-            "--pipeline-name",
-            help=f"dlt pipeline name, which keys the incremental state (default {PIPELINE_NAME};"
-            " with many accounts, the prefix of each account's pipeline name)",
-        ),
-        click.option("--start-date", help="first day to load, YYYY-MM-DD (first run only)"),
-        click.option(
-            "--end-date", help="inclusive last day: a bounded backfill that leaves state untouched"
-        ),
-        click.option(
-            "--resources",
-            help="comma-separated tables (default: all but the ad tables); any of: "
-            + ", ".join(BY_TABLE),
-        ),
-        click.option(
-            "--ads", is_flag=True, help="also load the publisher_* ad statistics (ad accounts)"
-        ),
-        click.option(
-            "--max-concurrent-requests", type=int, help="requests in flight at once (default 8)"
-        ),
-        click.option("--max-requests-per-second", type=float, help="cap on the request rate"),
-        click.option(
-            "--max-calls", type=int, help="budget of calls for this run; the next run resumes"
-        ),
-        click.option("--no-views", is_flag=True, help="do not create the ready-made v_* views"),
-        click.option(
-            "--quiet", is_flag=True, help="no progress: print only errors and the summary"
-        ),
-    ]
-    return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
+_target_options = _options(
+    click.option(
+        "--destination",
+        default="duckdb",
+        show_default=True,
+        help="any dlt destination; its credentials come from .dlt/secrets.toml",
+    ),
+    click.option(
+        "--duckdb-file",
+        default=DUCKDB_FILE,
+        show_default=True,
+        help="the DuckDB file, for the duckdb destination",
+    ),
+    click.option("--dataset", default=DATASET_NAME, show_default=True, help="dataset/schema"),
+)
+"""Where the data is: the same three options on every command that loads or reads."""
+
+_load_options = _options(
+    click.option(
+        "--pipeline-name",
+        help=f"dlt pipeline name, which keys the incremental state (default {PIPELINE_NAME};"
+        " with many accounts, the prefix of each account's pipeline name)",
+    ),
+    click.option("--start-date", help="first day to load, YYYY-MM-DD (first run only)"),
+    click.option(
+        "--end-date", help="inclusive last day: a bounded backfill that leaves state untouched"
+    ),
+    click.option(
+        "--resources",
+        help="comma-separated tables (default: all but the ad tables); any of: "
+        + ", ".join(BY_TABLE),
+    ),
+    click.option(
+        "--ads", is_flag=True, help="also load the publisher_* ad statistics (ad accounts)"
+    ),
+    click.option(
+        "--max-concurrent-requests", type=int, help="requests in flight at once (default 8)"
+    ),
+    click.option("--max-requests-per-second", type=float, help="cap on the request rate"),
+    click.option(
+        "--max-calls", type=int, help="budget of calls for this run; the next run resumes"
+    ),
+    click.option("--no-views", is_flag=True, help="do not create the ready-made v_* views"),
+    click.option("--quiet", is_flag=True, help="no progress: print only errors and the summary"),
+)
+"""What to load and how fast: the pipeline, and the source's settings that make sense per
+run (only those given reach the source, so everything else comes from .dlt/ config)."""
+
+_GIVEN = (
+    "start_date",
+    "end_date",
+    "max_concurrent_requests",
+    "max_requests_per_second",
+    "max_calls",
+)
 
 
 def _job(options: Dict[str, Any]) -> LoadJob:
     """The command's options as a load: only settings given on the command line, so that
     everything else comes from .dlt/ config."""
-    given = ("start_date", "end_date", "max_concurrent_requests", "max_requests_per_second")
-    settings = {name: options[name] for name in (*given, "max_calls") if options[name] is not None}
+    settings = {name: options[name] for name in _GIVEN if options[name] is not None}
     if options.get("resources"):
         settings["resources"] = [
             name.strip() for name in options["resources"].split(",") if name.strip()
