@@ -73,6 +73,24 @@ def test_sql_reads_a_table_and_a_view_through_dlt(demo_folder: Path) -> None:
     assert row[:2] == [DEMO_APP_ID, newest.isoformat()]
 
 
+def test_sql_prints_values_as_they_are(demo_folder: Path) -> None:
+    """rich read `user:x:1` as the emoji `:x:` and `[b]` as markup."""
+    done = run_command(
+        demo_folder, "sql", "SELECT 'user:x:1' AS a, ':thumbs_up:' AS b, '[b]x[/b]' AS c", env={}
+    )
+    assert done.returncode == 0, done.stderr
+    assert _cells(done.stdout) == [["a", "b", "c"], ["user:x:1", ":thumbs_up:", "[b]x[/b]"]]
+
+
+def test_sql_runs_what_dlt_cannot_qualify_as_it_is(demo_folder: Path) -> None:
+    """`SELECT * FROM a_view ORDER BY 1` failed in sqlglot inside dlt with an AssertionError."""
+    done = run_command(
+        demo_folder, "sql", "SELECT * FROM v_message_volume ORDER BY 1 DESC LIMIT 1", env={}
+    )
+    assert done.returncode == 0, done.stderr
+    assert _cells(done.stdout)[0][:2] == ["app_id", "ref_date"]
+
+
 def test_sql_runs_queries_only_and_never_creates_a_file(demo_folder: Path, tmp_path: Path) -> None:
     for statement in (
         "DROP TABLE user_summary",

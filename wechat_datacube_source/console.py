@@ -2,8 +2,9 @@
 
 Output goes through rich (a dependency of dlt's already) so that the live progress display,
 log lines and the final summary share one terminal without tearing each other. Text is
-printed with markup off: messages quote WeChat and name settings like
-`[sources.wechat_datacube]`, which rich would otherwise read as markup.
+printed as it is, with markup and emoji codes off: messages quote WeChat and name settings
+like `[sources.wechat_datacube]`, and query results hold anything (`user:x:1`), which rich
+would otherwise read as markup or as the emoji `:x:`.
 """
 
 import logging
@@ -11,8 +12,10 @@ import sys
 from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
+import rich.box
 import rich.console
 import rich.table
+import rich.text
 
 from .errors import ACCOUNT_STOPPED, PROBLEM
 from .run_summary import EndpointResult, TableSummary
@@ -48,10 +51,13 @@ class Console:
 
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Rows under their column names, as a table."""
-        table = rich.table.Table(*columns, box=rich.box.SIMPLE_HEAD, highlight=False)
+        table = rich.table.Table(box=rich.box.SIMPLE_HEAD, highlight=False)
+        for column in columns:
+            table.add_column(rich.text.Text(column))
         for row in rows:
-            table.add_row(*("" if value is None else str(value) for value in row))
-        self.out.print(table, markup=False)
+            # as text: a value is never read as markup ("[b]") or an emoji code (":x:")
+            table.add_row(*(rich.text.Text("" if value is None else str(value)) for value in row))
+        self.out.print(table)
 
     def log_handler(self, quiet: bool) -> logging.Handler:
         """Shows the source's log records on stderr (above a live progress display): warnings
@@ -79,9 +85,9 @@ class _ConsoleHandler(logging.Handler):
 
 
 def _rich(stream: TextIO) -> rich.console.Console:
-    console = rich.console.Console(file=stream, highlight=False)
+    console = rich.console.Console(file=stream, highlight=False, emoji=False)
     if not console.is_terminal:
-        console = rich.console.Console(file=stream, highlight=False, width=_WIDE)
+        console = rich.console.Console(file=stream, highlight=False, emoji=False, width=_WIDE)
     return console
 
 

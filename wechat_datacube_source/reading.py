@@ -10,8 +10,7 @@ from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlglot
-from dlt.dataset.exceptions import LineageFailedException
-from dlt.destinations.exceptions import DatabaseUndefinedRelation
+from dlt.destinations.exceptions import DatabaseException, DatabaseUndefinedRelation
 from sqlglot import exp
 
 from .catalog import BY_TABLE
@@ -29,10 +28,11 @@ def query(dataset: Any, sql: str) -> Rows:
     """The column names and rows of a read-only query over the dataset.
 
     Table names need no dataset prefix: dlt qualifies them. The ready-made views are not in
-    dlt's schema, so dlt cannot tell the columns of `SELECT *` over one; such a query is sent
-    to the destination as it is. Either way it runs on a connection that cannot write where
-    the destination has one (a read-only DuckDB file, a read-only PostgreSQL session), after
-    a check that it is one query with no writing part (`QueryRefused` otherwise).
+    dlt's schema, so dlt cannot tell the columns of `SELECT *` over one; such a query (and
+    any other dlt cannot qualify) is sent to the destination as it is. Either way it runs on
+    a connection that cannot write where the destination has one (a read-only DuckDB file, a
+    read-only PostgreSQL session), after a check that it is one query with no writing part
+    (`QueryRefused` otherwise).
     """
     _check_read_only(sql, dataset.destination_dialect)
     with dataset:
@@ -44,7 +44,11 @@ def query(dataset: Any, sql: str) -> Rows:
         try:
             rows = relation.fetchall()
             return list(relation.columns), rows
-        except LineageFailedException:
+        except DatabaseException:
+            raise
+        except Exception:  # noqa: BLE001 (see below)
+            # dlt could not qualify the query: `*` over a view (LineageFailedException), or a
+            # limit of sqlglot's (an AssertionError for `SELECT * FROM a_view ORDER BY 1`)
             with client.execute_query(sql) as cursor:
                 columns = [column[0] for column in cursor.description or ()]
                 return columns, cursor.fetchall()
