@@ -398,3 +398,24 @@ def _summary_rows(summary: str) -> Dict[str, List[str]]:
         for words in map(str.split, summary.splitlines())
         if words[:1] and words[0] in BY_TABLE
     }
+
+
+@pytest.mark.parametrize("first", ["false", "true"])
+def test_the_command_stamps_load_ids_whatever_the_folder_config_says(
+    tmp_path: Path, first: str
+) -> None:
+    """A run from a folder whose .dlt/config.toml turns dlt's `_dlt_load_id` on, and one from
+    a folder where it is off (dlt's default for arrow rows, so any folder without the file),
+    load into the same tables. Before, whichever came second failed, and so did every run
+    after it."""
+    settings = tmp_path / ".dlt" / "config.toml"
+    settings.parent.mkdir()
+    for stamp in (first, "true" if first == "false" else "false"):
+        settings.write_text(f"[normalize.parquet_normalizer]\nadd_dlt_load_id = {stamp}\n")
+        done = run_command(tmp_path, "demo", "--quiet", "--resources", "user_summary", env={})
+        assert done.returncode == 0, done.stdout + done.stderr
+    with duckdb.connect(str(tmp_path / "wechat_datacube.duckdb"), read_only=True) as db:
+        (unstamped,) = db.execute(
+            "SELECT count(*) FROM wechat.user_summary WHERE _dlt_load_id IS NULL"
+        ).fetchone()
+    assert unstamped == 0
