@@ -24,6 +24,7 @@ from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.console import Console, problem_lines
 from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
+from wechat_datacube_source.loads import STAMP_LOAD_IDS
 from wechat_datacube_source.progress import track
 from wechat_datacube_source.progress_display import ProgressDisplay
 from wechat_datacube_source.transport import CallCounter
@@ -410,9 +411,18 @@ def test_the_command_stamps_load_ids_whatever_the_folder_config_says(
     after it."""
     settings = tmp_path / ".dlt" / "config.toml"
     settings.parent.mkdir()
+    env = script_environment(tmp_path, {})
+    del env[STAMP_LOAD_IDS]  # (the tests' own setting, conftest.py)
     for stamp in (first, "true" if first == "false" else "false"):
         settings.write_text(f"[normalize.parquet_normalizer]\nadd_dlt_load_id = {stamp}\n")
-        done = run_command(tmp_path, "demo", "--quiet", "--resources", "user_summary", env={})
+        done = subprocess.run(
+            [*COMMAND, "demo", "--quiet", "--resources", "user_summary"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     with duckdb.connect(str(tmp_path / "wechat_datacube.duckdb"), read_only=True) as db:
         (unstamped,) = db.execute(
