@@ -27,7 +27,6 @@ from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
 from wechat_datacube_source.loads import STAMP_LOAD_IDS
 from wechat_datacube_source.progress import track
 from wechat_datacube_source.progress_display import ProgressDisplay
-from wechat_datacube_source.transport import CallCounter
 
 BACKFILL = "user_read,user_share_hour,upstream_msg_hour,interface_summary_hour"
 """Four endpoints with one call per day: three years of them are ~4,400 calls, some seconds."""
@@ -201,6 +200,10 @@ def test_an_account_wide_problem_is_printed_once(
         assert set(statuses) == {"failed"}
         # one call found it out (a token request, or the first data call), and none followed
         assert len(live_api.requests) == 1, [r.endpoint for r in live_api.requests]
+        (progress,) = [line for line in done.stderr.splitlines() if "windows" in line]
+        calls = 1 if scenario == "rejected-token" else 0  # (a token request is no endpoint's)
+        assert f"windows 21/21 (21 failed), calls {calls}, rows 0" in progress, progress
+        assert f"0 rows fetched in {calls} calls" in done.stdout
 
 
 def _on_a_terminal(tmp_path: Path, *args: str) -> Tuple[int, str]:
@@ -277,7 +280,10 @@ def test_off_a_terminal_progress_is_plain_lines(tmp_path: Path, live_api: Emulat
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout + done.stderr
     line = [line for line in done.stderr.splitlines() if "windows" in line][-1]
-    assert line.startswith(f"{DEMO_APP_ID}: windows 5/5, calls ") and line.endswith("done")
+    found = re.fullmatch(rf"{DEMO_APP_ID}: windows 5/5, calls 5, rows ([\d,]+), .* done", line)
+    assert found, line
+    # the same calls and rows as the summary counts
+    assert f"this run: {found[1]} rows fetched in 5 calls;" in done.stdout
 
 
 def _cells(table: str) -> List[List[str]]:
@@ -324,7 +330,7 @@ def test_off_a_terminal_a_line_comes_every_interval_with_the_time_left() -> None
     out, err = io.StringIO(), io.StringIO()
     display = ProgressDisplay(Console(out, err), plain_every=10)
     start = time.monotonic()
-    run = track("run-under-test", DEMO_APP_ID, CallCounter())
+    run = track("run-under-test", DEMO_APP_ID)
     run.started = start - 120  # two minutes ago
     run.planned(400)
     for _ in range(100):

@@ -53,7 +53,7 @@ class AccountRun:
         )
         if previous is None:
             run_id = new_run_id()
-            progress = track(run_id, config.app_id, client.transport.calls)
+            progress = track(run_id, config.app_id)
             day = last_complete_day()
         else:
             run_id, progress, day = previous.run_id, previous.progress, previous.last_complete_day

@@ -26,11 +26,14 @@ class RunProgress:
 
     run_id: str
     app_id: str
-    calls: CallCounter
-    """The run's requests so far (the transport's own count, retries and tokens included)."""
+    calls: CallCounter = field(default_factory=CallCounter)
+    """The endpoints' calls so far, retries included (as `sync_log.api_calls` counts them:
+    a token request is no endpoint's)."""
     started: float = field(default_factory=time.monotonic)
     windows_planned: int = 0
     windows_done: int = 0
+    windows_failed: int = 0
+    """Of those done, windows whose endpoint stopped there."""
     rows: int = 0
     ended: Optional[float] = None
     """When the run's last endpoint ended (`time.monotonic`), once it has."""
@@ -42,10 +45,11 @@ class RunProgress:
         with self._lock:
             self.windows_planned += windows
 
-    def done(self, rows: int) -> None:
-        """One window is over (committed, set aside or failed), with `rows` rows."""
+    def done(self, rows: int, failed: bool = False) -> None:
+        """One window is over (committed, set aside, or `failed`), with `rows` rows."""
         with self._lock:
             self.windows_done += 1
+            self.windows_failed += failed
             self.rows += rows
 
     def finish(self) -> None:
@@ -69,9 +73,9 @@ _lock = threading.Lock()
 _runs: Deque[RunProgress] = deque(maxlen=_KEPT_RUNS)
 
 
-def track(run_id: str, app_id: str, calls: CallCounter) -> RunProgress:
+def track(run_id: str, app_id: str) -> RunProgress:
     """The progress of a run starting now, kept where `recent_runs` finds it."""
-    progress = RunProgress(run_id, app_id, calls)
+    progress = RunProgress(run_id, app_id)
     with _lock:
         _runs.append(progress)
     return progress

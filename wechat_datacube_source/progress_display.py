@@ -48,7 +48,9 @@ class ProgressDisplay:
             self._bar = rich.progress.Progress(
                 rich.progress.TextColumn("{task.description}"),
                 rich.progress.BarColumn(),
-                rich.progress.TextColumn("windows {task.completed:,.0f}/{task.total:,.0f}"),
+                rich.progress.TextColumn(
+                    "windows {task.completed:,.0f}/{task.total:,.0f}{task.fields[failed]}"
+                ),
                 rich.progress.TextColumn("calls {task.fields[calls]:,}"),
                 rich.progress.TextColumn("rows {task.fields[rows]:,}"),
                 rich.progress.TimeElapsedColumn(),
@@ -99,7 +101,7 @@ class ProgressDisplay:
             task = self._tasks.get(run.run_id)
             if task is None:
                 task = self._tasks[run.run_id] = self._bar.add_task(
-                    run.app_id, total=1, calls=0, rows=0
+                    run.app_id, total=1, calls=0, rows=0, failed=""
                 )
             self._bar.update(
                 task,
@@ -107,6 +109,7 @@ class ProgressDisplay:
                 completed=run.windows_done,
                 calls=run.calls.calls,
                 rows=run.rows,
+                failed=_failed(run),
             )
 
 
@@ -114,7 +117,7 @@ def plain_line(run: RunProgress) -> str:
     """One line of progress, for a log: what is done of what is planned, and the time left."""
     done, planned = run.windows_done, run.windows_planned
     line = (
-        f"{run.app_id}: windows {done:,}/{planned:,}, calls {run.calls.calls:,}, "
+        f"{run.app_id}: windows {done:,}/{planned:,}{_failed(run)}, calls {run.calls.calls:,}, "
         f"rows {run.rows:,}, {_clock(run.elapsed)} elapsed"
     )
     if run.finished:
@@ -123,6 +126,10 @@ def plain_line(run: RunProgress) -> str:
         left = run.elapsed * (planned - done) / done
         return line + f", about {_clock(left)} left"
     return line
+
+
+def _failed(run: RunProgress) -> str:
+    return f" ({run.windows_failed:,} failed)" if run.windows_failed else ""
 
 
 def _clock(seconds: float) -> str:

@@ -113,7 +113,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
     state = dlt.current.resource_state()
     plan = plan_range(endpoint, run, cursor, state)
     log = SyncLog(run, endpoint, max(plan.start, endpoint.earliest), plan.end)
-    counter = CallCounter()
+    counter = CallCounter(parent=run.progress.calls)
     tables = TableBuffer(endpoint, log.notes, run.client.transport.redactor)
     failures = PayloadFailures(endpoint, state, run.config.set_aside_after_failures)
     planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
@@ -195,7 +195,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
             _stop(log, endpoint, run, window, error)
             for _, later in inflight:
                 later.cancel()  # nothing after the stop may be committed
-            run.progress.done(0)
+            run.progress.done(0, failed=True)
             run.progress.planned(-(len(planned) + len(inflight)))  # never to be fetched
             break
         batch = fetched.batch

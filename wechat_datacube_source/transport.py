@@ -58,11 +58,12 @@ class Body(Dict[str, Any]):
 
 class CallCounter:
     """Requests counted for one endpoint (sync_log) or a whole run (the max_calls budget),
-    retries included."""
+    retries included; each counted in `parent` too, if given (the run's progress)."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: Optional["CallCounter"] = None) -> None:
         self._lock = threading.Lock()
         self.calls = 0
+        self._parent = parent
 
     def add(self, budget: Optional[int] = None) -> bool:
         """Count one request, unless `budget` requests were counted already."""
@@ -70,7 +71,9 @@ class CallCounter:
             if budget is not None and self.calls >= budget:
                 return False
             self.calls += 1
-            return True
+        if self._parent is not None:
+            self._parent.add()
+        return True
 
 
 def read_body(label: str, content: bytes) -> Body:
