@@ -435,3 +435,18 @@ def test_the_command_stamps_load_ids_whatever_the_folder_config_says(
             "SELECT count(*) FROM wechat.user_summary WHERE _dlt_load_id IS NULL"
         ).fetchone()
     assert unstamped == 0
+
+
+def test_a_start_date_a_pipeline_that_loaded_before_ignores_is_said(tmp_path: Path) -> None:
+    first = run_command(tmp_path, "demo", "--resources", "user_cumulate", env={})
+    assert first.returncode == 0, first.stderr
+    assert "--start-date applies" not in first.stderr
+    again = run_command(
+        tmp_path, "demo", "--resources", "user_cumulate", "--start-date", "2025-01-01", env={}
+    )
+    assert again.returncode == 0, again.stderr
+    assert (
+        again.stdout.startswith("demo: emulator on ")
+        and "resuming its earlier loads" in (again.stdout.splitlines()[0])
+    )
+    assert again.stderr.count("--start-date applies to a first run only") == 1

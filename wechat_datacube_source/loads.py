@@ -86,6 +86,7 @@ def run_configured(job: LoadJob, console: Console) -> int:
     codes = []
     for account, pipeline in zip(sources, pipelines):
         console.say(f"account {account.app_id}")
+        _note_start_date(job, console, pipeline)
         codes.append(_load(job, console, pipeline, account.source, app_id=account.app_id))
     # once, over the dataset the accounts share
     return _with_views(job, console, pipelines[-1], codes)
@@ -97,8 +98,10 @@ def run_demo(job: LoadJob, console: Console) -> int:
     with Emulator() as api:
         start = last_complete_day() - timedelta(days=DEMO_DAYS - 1)
         first = job.settings.get("start_date") or start.isoformat()
+        pipeline = job.target.pipeline(demo=True)
         if not job.quiet:
-            console.say(f"demo: emulator on {api.base_url}, account {DEMO_APP_ID}, {first} onwards")
+            since = f"{first} onwards" if pipeline.first_run else "resuming its earlier loads"
+            console.say(f"demo: emulator on {api.base_url}, account {DEMO_APP_ID}, {since}")
         settings = {
             **job.settings,
             "app_id": DEMO_APP_ID,
@@ -106,7 +109,7 @@ def run_demo(job: LoadJob, console: Console) -> int:
             "base_url": api.base_url,
             "start_date": first,
         }
-        return _run_single(job, console, job.target.pipeline(demo=True), settings)
+        return _run_single(job, console, pipeline, settings)
 
 
 def _run_single(
@@ -114,7 +117,19 @@ def _run_single(
 ) -> int:
     source = wechat_datacube(**settings)
     check_destination(pipeline)
+    _note_start_date(job, console, pipeline)
     return _with_views(job, console, pipeline, [_load(job, console, pipeline, source)])
+
+
+def _note_start_date(job: LoadJob, console: Console, pipeline: dlt.Pipeline) -> None:
+    """`--start-date` has no effect on a pipeline that loaded before (its state says where it
+    resumes), which a user asking for earlier days should be told."""
+    if "start_date" in job.settings and "end_date" not in job.settings and not pipeline.first_run:
+        console.aside(
+            f"--start-date applies to a first run only: pipeline {pipeline.pipeline_name} "
+            "loaded before and resumes where it stopped. For earlier days add --end-date (a "
+            "backfill that leaves the daily state alone), or load into a new --duckdb-file"
+        )
 
 
 def _load(
