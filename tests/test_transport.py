@@ -159,6 +159,19 @@ def test_a_dropped_connection_message_carries_no_token(api: Emulator) -> None:
     assert "TOKEN-XYZ" not in str(raised.value) and raised.value.__cause__ is None
 
 
+def test_a_host_nothing_answers_on_is_named_with_base_url(api: Emulator) -> None:
+    """A mistyped base_url retried for half a minute and said only `_WatchedHTTPPool ...`."""
+    closed = api.base_url
+    api.stop()  # (the port it had now has no listener)
+    transport = Transport(closed, Redactor(["TOKEN-XYZ"]), RetryPolicy(max_retries=0))
+    with pytest.raises(TransportError) as raised:
+        transport.request(
+            "GET", "/cgi-bin/token", label="access token", counter=None, params={"s": "TOKEN-XYZ"}
+        )
+    assert "could not connect to 127.0.0.1 (check base_url" in str(raised.value)
+    assert "TOKEN-XYZ" not in str(raised.value) and raised.value.transient
+
+
 def test_proxies_and_ca_bundle_from_the_environment_are_honoured(
     monkeypatch: pytest.MonkeyPatch, api: Emulator
 ) -> None:

@@ -42,7 +42,7 @@ from .loads import (
 )
 from .reading import QueryRefused, account_status, query
 from .settings import PIPELINE_NAME
-from .targets import DATASET_NAME, DUCKDB_FILE, Target
+from .targets import DATASET_NAME, DEMO_PIPELINE_NAME, DUCKDB_FILE, Target
 from .version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,8 +80,9 @@ _target_options = _options(
 _load_options = _options(
     click.option(
         "--pipeline-name",
-        help=f"dlt pipeline name, which keys the incremental state (default {PIPELINE_NAME};"
-        " with many accounts, the prefix of each account's pipeline name)",
+        help=f"dlt pipeline name, which keys the incremental state (default {PIPELINE_NAME}, "
+        f"the demo's {DEMO_PIPELINE_NAME}; with many accounts, the prefix of each account's "
+        "pipeline name)",
     ),
     click.option("--start-date", help="first day to load, YYYY-MM-DD (first run only)"),
     click.option(
@@ -183,7 +184,7 @@ def command() -> None:
     """
 
 
-@command.command()
+@command.command(short_help="Load your account(s) from WeChat.")
 @_target_options
 @_load_options
 @click.option(
@@ -205,7 +206,7 @@ def run(**options: Any) -> int:
     return run_demo(job, console) if options["demo"] else run_configured(job, console)
 
 
-@command.command()
+@command.command(short_help="Load 90 days of a demo account, no account needed.")
 @_target_options
 @_load_options
 @_exits
@@ -215,7 +216,7 @@ def demo(**options: Any) -> int:
     return run_demo(job, _console(job.quiet))
 
 
-@command.command()
+@command.command(short_help="Run a query over the loaded tables and views.")
 @_target_options
 @click.argument("query_text", metavar="QUERY")
 @_exits
@@ -240,7 +241,7 @@ def sql(query_text: str, **options: Any) -> int:
     return EXIT_OK
 
 
-@command.command()
+@command.command(short_help="Per account and table: how far loaded, what to fix.")
 @_target_options
 @_exits
 def status(**options: Any) -> int:
@@ -284,7 +285,7 @@ def status(**options: Any) -> int:
     return EXIT_INCOMPLETE if unhealthy else EXIT_OK
 
 
-@command.command()
+@command.command(short_help="Serve the emulated WeChat API.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
 @click.option("--port", type=int, default=8080, show_default=True, help="0: any free port")
 @click.option("--latency", type=float, default=0.0, help="seconds added to every response")
@@ -337,8 +338,9 @@ def _check_loaded(target: Target) -> None:
     if target.destination == "duckdb" and not Path(target.duckdb_file).exists():
         raise ConfigurationError(
             "duckdb-file",
-            f"there is no DuckDB file {target.duckdb_file} here",
-            f"Load something first (`{PROG_NAME} demo`), or give --duckdb-file",
+            f"there is no DuckDB file {Path(target.duckdb_file).resolve()}",
+            f"Load something first (`{PROG_NAME} demo`), or give the path of the file that "
+            "was loaded with --duckdb-file",
         )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError as NoHost
 
 from .config import CallLimits, RetryPolicy
 from .deadlines import DeadlineAdapter, total_deadline
@@ -293,9 +294,13 @@ class Transport:
                 )
             except requests.RequestException as exc:
                 # the exception text holds the URL with the token: keep the type, redact the rest
-                failure: Optional[TransportError] = TransportError(
-                    label, self.redactor(f"{type(exc).__name__}: {exc}"), transient=True
-                )
+                problem = self.redactor(f"{type(exc).__name__}: {exc}")
+                if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), NoHost):
+                    problem = (
+                        f"could not connect to {self._host_of(None)} (check base_url, and that "
+                        f"this machine can reach it): {problem}"
+                    )
+                failure: Optional[TransportError] = TransportError(label, problem, transient=True)
             else:
                 failure = None
         if deadline.expired:
