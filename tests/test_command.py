@@ -24,7 +24,6 @@ from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES
 from wechat_datacube_source.clock import last_complete_day
 from wechat_datacube_source.console import Console, problem_lines
 from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
-from wechat_datacube_source.loads import STAMP_LOAD_IDS
 from wechat_datacube_source.progress import track
 from wechat_datacube_source.progress_display import ProgressDisplay
 
@@ -408,17 +407,16 @@ def _summary_rows(summary: str) -> Dict[str, List[str]]:
 
 
 @pytest.mark.parametrize("first", ["false", "true"])
-def test_the_command_stamps_load_ids_whatever_the_folder_config_says(
-    tmp_path: Path, first: str
-) -> None:
-    """A run from a folder whose .dlt/config.toml turns dlt's `_dlt_load_id` on, and one from
-    a folder where it is off (dlt's default for arrow rows, so any folder without the file),
-    load into the same tables. Before, whichever came second failed, and so did every run
-    after it."""
+def test_rows_carry_their_load_id_whatever_dlt_is_told(tmp_path: Path, first: str) -> None:
+    """A run from a folder whose .dlt/config.toml turns dlt's `_dlt_load_id` for arrow rows on,
+    and one from a folder where it is off (dlt's default, so any folder without the file),
+    load into the same tables: the source stamps the column itself. Before, whichever came
+    second failed, and so did every run after it (the Airflow DAG, whose tasks run in fresh
+    folders, loaded without it)."""
     settings = tmp_path / ".dlt" / "config.toml"
     settings.parent.mkdir()
     env = script_environment(tmp_path, {})
-    del env[STAMP_LOAD_IDS]  # (the tests' own setting, conftest.py)
+    del env["NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"]  # (the tests' own, conftest.py)
     for stamp in (first, "true" if first == "false" else "false"):
         settings.write_text(f"[normalize.parquet_normalizer]\nadd_dlt_load_id = {stamp}\n")
         done = subprocess.run(

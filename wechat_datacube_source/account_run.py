@@ -119,7 +119,7 @@ class RunScope:
 
     @contextmanager
     def run(self) -> Iterator[AccountRun]:
-        package = _package_under_way()
+        package = load_under_way()
         with self._lock:
             if (
                 self._run is None
@@ -141,7 +141,7 @@ class RunScope:
                 run.close()
 
 
-def _package_under_way() -> Optional[str]:
+def load_under_way() -> Optional[str]:
     """The load id of dlt's extract under way, or None if there is none."""
     try:
         return dlt.current.load_package_state().get("load_id")

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.normalizers.naming import NamingConvention
 from dlt.common.normalizers.naming.snake_case import NamingConvention as SnakeCase
-from dlt.common.schema.typing import TTableSchemaColumns
+from dlt.common.schema.typing import C_DLT_LOAD_ID, TTableSchemaColumns
 
 from .safe_text import shortened
 from .settings import INT64_MAX, INT64_MIN
@@ -48,6 +48,18 @@ QUOTE_LIMIT = 60
 # dlt's own columns (`_dlt_load_id`, `_dlt_id`) start with this
 DLT_PREFIX = "_dlt"
 _DEFAULT_NAMING = SnakeCase()
+
+
+def with_load_id(data: pa.Table, load_id: str, naming: NamingConvention) -> pa.Table:
+    """`data` with dlt's `_dlt_load_id` column, whatever dlt's own setting for arrow rows
+    (`add_dlt_load_id`, off by default) says: tables loaded with the column and then without
+    failed on its NOT NULL constraint on every run after, and tables loaded without could not
+    add it. Nullable, so that a table loaded without it before can add it; dlt, when asked,
+    puts the same value in its place."""
+    name = naming.normalize_identifier(C_DLT_LOAD_ID)
+    return data.append_column(
+        pa.field(name, pa.string(), nullable=True), pa.array([load_id] * len(data), pa.string())
+    )
 
 
 class Misfit(ValueError):

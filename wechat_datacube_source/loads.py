@@ -8,7 +8,6 @@ does not stop the others, and the exit code is the worst of theirs.
 """
 
 import inspect
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -38,9 +37,6 @@ EXIT_PIPELINE = 3
 """dlt could not extract, normalize or load (destination down, disk full...)."""
 
 DEMO_DAYS = 90
-STAMP_LOAD_IDS = "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID"
-"""dlt's setting that gives rows that reach it as arrow tables (all of the source's) their
-`_dlt_load_id`."""
 
 
 @dataclass(frozen=True)
@@ -66,16 +62,8 @@ def combined_exit_code(codes: Iterable[int]) -> int:
     return max(codes, default=EXIT_OK)
 
 
-def stamp_load_ids() -> None:
-    """Every row the command loads carries `_dlt_load_id`, whichever folder (and so whichever
-    .dlt/config.toml) it runs from: a table loaded with the column and then without fails on
-    its NOT NULL constraint, and one loaded without cannot add it, on every run after."""
-    os.environ[STAMP_LOAD_IDS] = "true"
-
-
 def run_configured(job: LoadJob, console: Console) -> int:
     """The listed accounts, or the one account of [sources.wechat_datacube]."""
-    stamp_load_ids()
     accounts = configured_accounts()
     if accounts is None:
         return _run_single(job, console, job.target.pipeline(), job.settings)
@@ -94,7 +82,6 @@ def run_configured(job: LoadJob, console: Console) -> int:
 
 def run_demo(job: LoadJob, console: Console) -> int:
     """`DEMO_DAYS` days of the demo account, served by the built-in emulator."""
-    stamp_load_ids()
     with Emulator() as api:
         start = last_complete_day() - timedelta(days=DEMO_DAYS - 1)
         first = job.settings.get("start_date") or start.isoformat()
@@ -175,7 +162,6 @@ def _with_views(job: LoadJob, console: Console, pipeline: dlt.Pipeline, codes: L
 def rebuild(job: LoadJob, console: Console, demo: bool) -> int:
     """Every table again from the kept bodies, through the pipeline that loads each account
     (its schema knows the types earlier loads gave): with a list of accounts, one by one."""
-    stamp_load_ids()
     tables = job.settings.get("resources")
     accounts = None if demo else configured_accounts()
     targets: List[Tuple[dlt.Pipeline, Optional[str]]]

@@ -28,6 +28,7 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
+from .account_run import load_under_way
 from .arrow_tables import Row
 from .catalog import BY_TABLE, ENDPOINTS, SUMMARY_KEY, Endpoint
 from .client import read_pages
@@ -138,7 +139,7 @@ def _replayed_rows(
 ) -> Iterator[Any]:
     # read when extracted: one endpoint's bodies in memory at a time
     answers, loaded = _answers(pipeline, endpoint, app_id)
-    buffer = TableBuffer(endpoint, outcome.notes, Redactor())
+    buffer = TableBuffer(endpoint, outcome.notes, Redactor(), load_under_way())
     newest = _NewestDays(endpoint, loaded)
 
     def add(settled: Iterator[Tuple[str, List[Row]]]) -> None:

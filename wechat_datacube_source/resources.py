@@ -40,8 +40,8 @@ import dlt
 from dlt.extract.resource import DltResource
 from dlt.sources import incremental as Incremental
 
-from .account_run import AccountRun, RunScope
-from .arrow_tables import Row, to_arrow
+from .account_run import AccountRun, RunScope, load_under_way
+from .arrow_tables import Row, to_arrow, with_load_id
 from .catalog import SUMMARY_KEY, Endpoint, table_columns
 from .errors import ErrorKind, PayloadError, WeChatApiError, error_kind
 from .raw_archive import (
@@ -114,7 +114,7 @@ def _endpoint_rows(endpoint: Endpoint, run: AccountRun, cursor: Incremental[date
     plan = plan_range(endpoint, run, cursor, state)
     log = SyncLog(run, endpoint, max(plan.start, endpoint.earliest), plan.end)
     counter = CallCounter(parent=run.progress.calls)
-    tables = TableBuffer(endpoint, log.notes, run.client.transport.redactor)
+    tables = TableBuffer(endpoint, log.notes, run.client.transport.redactor, load_under_way())
     failures = PayloadFailures(endpoint, state, run.config.set_aside_after_failures)
     planned: Deque[Window] = deque(plan_windows(endpoint, plan.start, plan.end))
     # set-aside windows the plan does not cover are asked again first, one call each; a
@@ -278,10 +278,18 @@ def _may_be_unfinished(endpoint: Endpoint, window: Window, run: AccountRun) -> b
 class TableBuffer:
     """The rows of the tables one endpoint writes, handed to dlt as arrow tables."""
 
-    def __init__(self, endpoint: Endpoint, notes: List[str], redactor: Redactor) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        notes: List[str],
+        redactor: Redactor,
+        load_id: Optional[str] = None,
+    ) -> None:
         self.endpoint = endpoint
         self.notes = notes
         self.redactor = redactor
+        self.load_id = load_id
+        """The load the rows go to, stamped on each (none when iterated with no pipeline)."""
         self.hints = table_columns(endpoint)
         # the endpoint's own table is flushed first, whichever table rows reach first
         self.pending: Dict[str, List[Row]] = {endpoint.table: []}
@@ -301,11 +309,11 @@ class TableBuffer:
                 yield self._arrow(table, rows)
 
     def _arrow(self, table: str, rows: List[Row]) -> Any:
+        schema = dlt.current.source_schema()
         if table == RAW_RESPONSES_TABLE:
-            return dlt.mark.with_table_name(raw_table(rows), table)
+            return dlt.mark.with_table_name(self._stamped(raw_table(rows), schema), table)
         # the stored schema knows the columns earlier batches and runs added (fields the
         # catalog lacks) and the types a user's own hints gave them, so it has the last word
-        schema = dlt.current.source_schema()
         stored = schema.tables.get(table, {}).get("columns", {})
         data = to_arrow(rows, {**self.hints[table], **stored}, self.notes, table, schema.naming)
         # a secret of the account (its token or app secret) may be echoed in what WeChat sent
@@ -315,10 +323,14 @@ class TableBuffer:
                 f"{table}: a secret of this account (its token or app secret) was in the data "
                 f"WeChat sent, in {', '.join(masked)}, and was masked as ***"
             )
+        data = self._stamped(data, schema)
         if table == self.endpoint.table:
             return data
         # routed to the child table variants the source declares on the resource
         return dlt.mark.with_table_name(data, table)
+
+    def _stamped(self, data: Any, schema: Any) -> Any:
+        return data if self.load_id is None else with_load_id(data, self.load_id, schema.naming)
 
 
 @dataclass
