@@ -103,6 +103,13 @@ def test_sql_runs_queries_only_and_never_creates_a_file(demo_folder: Path, tmp_p
         assert db.execute("SELECT count(*) FROM wechat.user_summary").fetchone() != (0,)
     unknown = run_command(demo_folder, "sql", "SELECT count(*) FROM no_such_table", env={})
     assert unknown.returncode == 2 and "no_such_table" in unknown.stderr
+    # a query that writes though it parses as one runs on a read-only connection
+    with duckdb.connect(str(demo_folder / "wechat_datacube.duckdb")) as db:
+        db.execute("CREATE SEQUENCE IF NOT EXISTS wechat.counter")
+    advanced = run_command(demo_folder, "sql", "SELECT nextval('wechat.counter')", env={})
+    assert advanced.returncode == 2 and "read-only" in advanced.stderr, advanced.stderr
+    with duckdb.connect(str(demo_folder / "wechat_datacube.duckdb")) as db:
+        assert db.execute("SELECT nextval('wechat.counter')").fetchone() == (1,)  # never moved
     nowhere = run_command(tmp_path, "sql", "SELECT 1", env={})
     assert nowhere.returncode == 2 and "wechat-datacube demo" in nowhere.stderr
     assert list(tmp_path.glob("*.duckdb")) == []
@@ -199,7 +206,7 @@ def test_an_account_wide_problem_is_printed_once(
         assert set(statuses) == {"failed"}
         # one call found it out (a token request, or the first data call), and none followed
         assert len(live_api.requests) == 1, [r.endpoint for r in live_api.requests]
-        (progress,) = [line for line in done.stderr.splitlines() if "windows" in line]
+        progress = [line for line in done.stderr.splitlines() if "windows" in line][-1]
         calls = 1 if scenario == "rejected-token" else 0  # (a token request is no endpoint's)
         assert f"windows 21/21 (21 failed), calls {calls}, rows 0" in progress, progress
         assert f"0 rows fetched in {calls} calls" in done.stdout
@@ -447,4 +454,41 @@ def test_a_start_date_a_pipeline_that_loaded_before_ignores_is_said(tmp_path: Pa
         again.stdout.startswith("demo: emulator on ")
         and "resuming its earlier loads" in (again.stdout.splitlines()[0])
     )
-    assert again.stderr.count("--start-date applies to a first run only") == 1
+    assert again.stderr.count("--start-date does not apply to user_cumulate: they were") == 1
+    # a table the pipeline never loaded takes the start date, and is not named
+    more = run_command(
+        tmp_path,
+        "demo",
+        "--resources",
+        "user_cumulate,biz_summary",
+        "--start-date",
+        "2025-12-01",
+        env={},
+    )
+    assert more.returncode == 0, more.stderr
+    assert "--start-date does not apply to user_cumulate: they were" in more.stderr
+    assert "2025-12-01 onwards" not in more.stdout and "biz_summary" not in more.stderr
+    # a new file (a new dataset for the same pipeline) starts where it is told
+    fresh = run_command(
+        tmp_path,
+        "demo",
+        "--duckdb-file",
+        "other.duckdb",
+        "--resources",
+        "user_cumulate",
+        "--start-date",
+        "2026-11-01",
+        env={},
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    assert "2026-11-01 onwards" in fresh.stdout and "--start-date" not in fresh.stderr
+
+
+def test_a_file_a_load_holds_is_said_in_one_line(demo_folder: Path) -> None:
+    """A load under way holds the DuckDB file: `status` and `sql` said it in a traceback."""
+    with duckdb.connect(str(demo_folder / "wechat_datacube.duckdb")):  # (as a load holds it)
+        for command in (["status"], ["sql", "SELECT 1"]):
+            done = run_command(demo_folder, *command, env={})
+            assert done.returncode == 3, done.stderr
+            (line,) = done.stderr.splitlines()
+            assert line.startswith("DuckDB file ") and "could not be read: " in line

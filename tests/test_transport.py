@@ -1,5 +1,6 @@
 """The HTTP layer against the emulator: bounded retries, quota stop, redacted messages."""
 
+import socket
 import time
 from datetime import date
 from typing import Any, Dict, List
@@ -159,15 +160,18 @@ def test_a_dropped_connection_message_carries_no_token(api: Emulator) -> None:
     assert "TOKEN-XYZ" not in str(raised.value) and raised.value.__cause__ is None
 
 
-def test_a_host_nothing_answers_on_is_named_with_base_url(api: Emulator) -> None:
+def test_a_host_nothing_answers_on_is_named_with_base_url() -> None:
     """A mistyped base_url retried for half a minute and said only `_WatchedHTTPPool ...`."""
-    closed = api.base_url
-    api.stop()  # (the port it had now has no listener)
-    transport = Transport(closed, Redactor(["TOKEN-XYZ"]), RetryPolicy(max_retries=0))
-    with pytest.raises(TransportError) as raised:
-        transport.request(
-            "GET", "/cgi-bin/token", label="access token", counter=None, params={"s": "TOKEN-XYZ"}
+    with socket.socket() as bound:  # bound, never listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        transport = Transport(
+            f"http://127.0.0.1:{port}", Redactor(["TOKEN-XYZ"]), RetryPolicy(max_retries=0)
         )
+        with pytest.raises(TransportError) as raised:
+            transport.request(
+                "GET", "/x", label="access token", counter=None, params={"s": "TOKEN-XYZ"}
+            )
     assert "could not connect to 127.0.0.1 (check base_url" in str(raised.value)
     assert "TOKEN-XYZ" not in str(raised.value) and raised.value.transient
 

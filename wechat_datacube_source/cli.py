@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import click
 from dlt.common.configuration.exceptions import ConfigurationException
-from dlt.destinations.exceptions import DatabaseException
+from dlt.destinations.exceptions import DatabaseException, DestinationConnectionError
 
 from .catalog import BY_TABLE
 from .console import Console, problem_lines
@@ -233,6 +233,8 @@ def sql(query_text: str, **options: Any) -> int:
         columns, rows = query(target.dataset_reader(), query_text)
     except QueryRefused as refused:
         raise click.BadParameter(str(refused), param_hint="QUERY") from None
+    except DestinationConnectionError as error:
+        return _unreadable(console, target, error)
     except DatabaseException as error:
         raise click.BadParameter(
             f"the destination refused it: {_first_line(error)}", param_hint="QUERY"
@@ -253,9 +255,8 @@ def status(**options: Any) -> int:
     _check_loaded(target)
     try:
         statuses = account_status(target.dataset_reader())
-    except DatabaseException as error:
-        console.aside(f"the destination could not be read: {_first_line(error)}")
-        return EXIT_PIPELINE
+    except (DatabaseException, DestinationConnectionError) as error:
+        return _unreadable(console, target, error)
     if not statuses:
         console.say(f"nothing is loaded in {target.describe()} yet: run `{PROG_NAME} demo`")
         return EXIT_OK
@@ -342,6 +343,13 @@ def _check_loaded(target: Target) -> None:
             f"Load something first (`{PROG_NAME} demo`), or give the path of the file that "
             "was loaded with --duckdb-file",
         )
+
+
+def _unreadable(console: Console, target: Target, error: Exception) -> int:
+    """One line for a destination that could not be read (a load under way holds a DuckDB
+    file, a server is down); exit code 3."""
+    console.aside(f"{target.describe()} could not be read: {_first_line(error)}")
+    return EXIT_PIPELINE
 
 
 def _utc(moment: datetime) -> datetime:

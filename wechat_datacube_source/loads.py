@@ -17,13 +17,16 @@ from dlt.destinations.exceptions import DatabaseException
 
 from . import account_sources, wechat_datacube
 from .accounts import account_settings, configured_accounts
+from .catalog import BY_TABLE
 from .clock import last_complete_day
 from .console import Console
 from .emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
 from .loading import LoadOutcome, check_destination, load_source
 from .progress_display import ProgressDisplay
 from .rebuild import rebuild_source
+from .resources import STATE_KEY
 from .run_summary import needs_rerun, table_summaries
+from .settings import SOURCE_NAME
 from .targets import Target
 from .views import create_views
 
@@ -66,7 +69,9 @@ def run_configured(job: LoadJob, console: Console) -> int:
     """The listed accounts, or the one account of [sources.wechat_datacube]."""
     accounts = configured_accounts()
     if accounts is None:
-        return _run_single(job, console, job.target.pipeline(), job.settings)
+        pipeline, source = job.target.pipeline(), wechat_datacube(**job.settings)
+        check_destination(pipeline)
+        return _run(job, console, pipeline, source, _resumed(pipeline, source))
     # every account, and the destination they share, is checked before the first calls WeChat
     sources = account_sources(accounts, **job.settings)
     pipelines = [job.target.pipeline(app_id=account.app_id) for account in sources]
@@ -74,7 +79,7 @@ def run_configured(job: LoadJob, console: Console) -> int:
     codes = []
     for account, pipeline in zip(sources, pipelines):
         console.say(f"account {account.app_id}")
-        _note_start_date(job, console, pipeline)
+        _note_start_date(job, console, _resumed(pipeline, account.source))
         codes.append(_load(job, console, pipeline, account.source, app_id=account.app_id))
     # once, over the dataset the accounts share
     return _with_views(job, console, pipelines[-1], codes)
@@ -85,10 +90,6 @@ def run_demo(job: LoadJob, console: Console) -> int:
     with Emulator() as api:
         start = last_complete_day() - timedelta(days=DEMO_DAYS - 1)
         first = job.settings.get("start_date") or start.isoformat()
-        pipeline = job.target.pipeline(demo=True)
-        if not job.quiet:
-            since = f"{first} onwards" if pipeline.first_run else "resuming its earlier loads"
-            console.say(f"demo: emulator on {api.base_url}, account {DEMO_APP_ID}, {since}")
         settings = {
             **job.settings,
             "app_id": DEMO_APP_ID,
@@ -96,26 +97,47 @@ def run_demo(job: LoadJob, console: Console) -> int:
             "base_url": api.base_url,
             "start_date": first,
         }
-        return _run_single(job, console, pipeline, settings)
+        pipeline = job.target.pipeline(demo=True)
+        source = wechat_datacube(**settings)
+        check_destination(pipeline)
+        resumed = _resumed(pipeline, source)
+        if not job.quiet:
+            since = "resuming its earlier loads" if resumed else f"{first} onwards"
+            console.say(f"demo: emulator on {api.base_url}, account {DEMO_APP_ID}, {since}")
+        return _run(job, console, pipeline, source, resumed)
 
 
-def _run_single(
-    job: LoadJob, console: Console, pipeline: dlt.Pipeline, settings: Dict[str, Any]
+def _run(
+    job: LoadJob, console: Console, pipeline: dlt.Pipeline, source: Any, resumed: List[str]
 ) -> int:
-    source = wechat_datacube(**settings)
-    check_destination(pipeline)
-    _note_start_date(job, console, pipeline)
+    """One account's load, then the views."""
+    _note_start_date(job, console, resumed)
     return _with_views(job, console, pipeline, [_load(job, console, pipeline, source)])
 
 
-def _note_start_date(job: LoadJob, console: Console, pipeline: dlt.Pipeline) -> None:
-    """`--start-date` has no effect on a pipeline that loaded before (its state says where it
+def _resumed(pipeline: dlt.Pipeline, source: Any) -> List[str]:
+    """The selected tables that this pipeline loaded before, as its state says (synced from
+    the destination first, as the run would: the local folder may be new, or stale)."""
+    pipeline.sync_destination()
+    state = pipeline.state.get("sources", {}).get(SOURCE_NAME, {}).get("resources", {})
+    return [
+        name
+        for name in source.selected_resources
+        if name in BY_TABLE and state.get(name, {}).get(STATE_KEY)
+    ]
+
+
+def _note_start_date(job: LoadJob, console: Console, resumed: List[str]) -> None:
+    """`--start-date` has no effect on a table loaded before (its state says where it
     resumes), which a user asking for earlier days should be told."""
-    if "start_date" in job.settings and "end_date" not in job.settings and not pipeline.first_run:
+    if "start_date" in job.settings and "end_date" not in job.settings and resumed:
+        names = ", ".join(resumed[:3]) + (
+            f" and {len(resumed) - 3} more" if len(resumed) > 3 else ""
+        )
         console.aside(
-            f"--start-date applies to a first run only: pipeline {pipeline.pipeline_name} "
-            "loaded before and resumes where it stopped. For earlier days add --end-date (a "
-            "backfill that leaves the daily state alone), or load into a new --duckdb-file"
+            f"--start-date does not apply to {names}: they were loaded before and resume where "
+            "they stopped. For earlier days add --end-date (a backfill that leaves the daily "
+            "state alone)"
         )
 
 

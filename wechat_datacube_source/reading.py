@@ -5,6 +5,7 @@ reads: the same path a user's notebook takes, so a break in it (a dependency dlt
 through) shows here first.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -29,29 +30,34 @@ def query(dataset: Any, sql: str) -> Rows:
 
     Table names need no dataset prefix: dlt qualifies them. The ready-made views are not in
     dlt's schema, so dlt cannot tell the columns of `SELECT *` over one; such a query (and
-    any other dlt cannot qualify) is sent to the destination as it is. Either way it runs on
-    a connection that cannot write where the destination has one (a read-only DuckDB file, a
-    read-only PostgreSQL session), after a check that it is one query with no writing part
-    (`QueryRefused` otherwise).
+    any other dlt cannot qualify) goes to the destination as parsed. Either way it is checked to
+    be one query with no part that changes data (`QueryRefused` otherwise), and runs, where
+    the destination offers it, on a connection that cannot change the tables: a DuckDB file
+    opened read-only, a read-only PostgreSQL transaction. (A function with side effects that
+    a query may call, such as PostgreSQL's `lo_export` for a superuser, is the destination's
+    to refuse.)
     """
-    _check_read_only(sql, dataset.destination_dialect)
+    checked = _check_read_only(sql, dataset.destination_dialect)
     with dataset:
         client = dataset.sql_client
-        if dataset.destination_dialect == "postgres":
-            # a query can still write there: a CTE with DELETE, SELECT INTO, nextval()
-            client.execute_sql("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        relation = dataset(sql)
-        try:
-            rows = relation.fetchall()
-            return list(relation.columns), rows
-        except DatabaseException:
-            raise
-        except Exception:  # noqa: BLE001 (see below)
-            # dlt could not qualify the query: `*` over a view (LineageFailedException), or a
-            # limit of sqlglot's (an AssertionError for `SELECT * FROM a_view ORDER BY 1`)
-            with client.execute_query(sql) as cursor:
-                columns = [column[0] for column in cursor.description or ()]
-                return columns, cursor.fetchall()
+        postgres = dataset.destination_dialect == "postgres"
+        with client.begin_transaction() if postgres else contextlib.nullcontext():
+            if postgres:
+                # for this transaction only: a pooled server connection is shared with loads
+                client.execute_sql("SET TRANSACTION READ ONLY")
+            relation = dataset(sql)
+            try:
+                rows = relation.fetchall()
+                return list(relation.columns), rows
+            except DatabaseException:
+                raise
+            except Exception:  # noqa: BLE001 (see below)
+                # dlt could not qualify the query: `*` over a view (LineageFailedException),
+                # or a limit of sqlglot's (an AssertionError for `SELECT * FROM v ORDER BY 1`);
+                # what is sent is the one query that was checked, not the text as typed
+                with client.execute_query(checked) as cursor:
+                    columns = [column[0] for column in cursor.description or ()]
+                    return columns, cursor.fetchall()
 
 
 class QueryRefused(WeChatSourceError, ValueError):
@@ -61,7 +67,9 @@ class QueryRefused(WeChatSourceError, ValueError):
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Into, exp.Lock, exp.Create)
 
 
-def _check_read_only(sql: str, dialect: str) -> None:
+def _check_read_only(sql: str, dialect: str) -> str:
+    """The query, written anew from what was parsed, if it is one query with no writing
+    part; `QueryRefused` otherwise."""
     try:
         statements = sqlglot.parse(sql, dialect=dialect)
     except sqlglot.errors.ParseError as error:
@@ -75,6 +83,7 @@ def _check_read_only(sql: str, dialect: str) -> None:
             "only one query that reads (SELECT, WITH ... SELECT) can be run here; to change "
             "the data, connect to the destination directly"
         )
+    return str(statements[0].sql(dialect=dialect))
 
 
 @dataclass(frozen=True)
