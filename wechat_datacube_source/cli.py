@@ -180,7 +180,8 @@ def command() -> None:
 
     Run `run` every morning after 08:00 Beijing time: it fetches only what is new or still
     changing. Exit codes: 0 ok; 1 some endpoint partial or failed (the next run resumes);
-    2 bad configuration; 3 the pipeline itself failed (destination, disk).
+    2 bad configuration or usage (a query that does not run); 3 the pipeline itself failed,
+    or the destination could not be read.
     """
 
 

@@ -323,9 +323,9 @@ class UnreadableBody(PayloadError):
 
 
 ACCOUNT_WIDE = frozenset({ErrorKind.ACCOUNT, ErrorKind.QUOTA})
+"""Kinds of error after which no call of the account can succeed in the run."""
 ACCOUNT_STOPPED = "the account stopped: "
 """How the note of a problem of the whole account begins (`account_problem`)."""
-"""Kinds of error after which no call of the account can succeed in the run."""
 
 
 def stops_account(error: Exception) -> bool:
