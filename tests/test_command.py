@@ -62,6 +62,9 @@ def test_sql_reads_a_table_and_a_view_through_dlt(demo_folder: Path) -> None:
     done = run_command(demo_folder, "sql", "SELECT count(*) AS n FROM user_summary", env={})
     assert done.returncode == 0, done.stderr
     assert _cells(done.stdout) == [["n"], [str(count)]]
+    # the README's own query: a column left unnamed is named by its expression (dlt: _col_0)
+    readme = run_command(demo_folder, "sql", "SELECT count(*) FROM user_summary", env={})
+    assert _cells(readme.stdout) == [["COUNT(*)"], [str(count)]], readme.stdout
     # a view is no table of dlt's schema: `*` over it still works
     view = run_command(
         demo_folder, "sql", "SELECT * FROM v_follower_total ORDER BY ref_date DESC LIMIT 1", env={}

@@ -6,6 +6,7 @@ through) shows here first.
 """
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -37,7 +38,8 @@ def query(dataset: Any, sql: str) -> Rows:
     a query may call, such as PostgreSQL's `lo_export` for a superuser, is the destination's
     to refuse.)
     """
-    checked = _check_read_only(sql, dataset.destination_dialect)
+    parsed = _check_read_only(sql, dataset.destination_dialect)
+    checked = parsed.sql(dialect=dataset.destination_dialect)
     with dataset:
         client = dataset.sql_client
         postgres = dataset.destination_dialect == "postgres"
@@ -48,7 +50,7 @@ def query(dataset: Any, sql: str) -> Rows:
             relation = dataset(sql)
             try:
                 rows = relation.fetchall()
-                return list(relation.columns), rows
+                return _named(list(relation.columns), parsed), rows
             except DatabaseException:
                 raise
             except Exception:  # noqa: BLE001 (see below)
@@ -64,12 +66,24 @@ class QueryRefused(WeChatSourceError, ValueError):
     """A query that is no single read-only query, or that does not parse."""
 
 
+_UNNAMED = re.compile(r"_col_\d+")
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Into, exp.Lock, exp.Create)
 
 
-def _check_read_only(sql: str, dialect: str) -> str:
-    """The query, written anew from what was parsed, if it is one query with no writing
-    part; `QueryRefused` otherwise."""
+def _named(columns: List[str], parsed: exp.Query) -> List[str]:
+    """Column names, with the expression itself for a column the query left unnamed: dlt
+    calls `count(*)` `_col_0`."""
+    selects = parsed.selects
+    if len(selects) != len(columns):
+        return columns
+    return [
+        select.sql() if _UNNAMED.fullmatch(name) else name for name, select in zip(columns, selects)
+    ]
+
+
+def _check_read_only(sql: str, dialect: str) -> exp.Query:
+    """The query, as parsed, if it is one query with no writing part; `QueryRefused`
+    otherwise."""
     try:
         statements = sqlglot.parse(sql, dialect=dialect)
     except sqlglot.errors.ParseError as error:
@@ -83,7 +97,7 @@ def _check_read_only(sql: str, dialect: str) -> str:
             "only one query that reads (SELECT, WITH ... SELECT) can be run here; to change "
             "the data, connect to the destination directly"
         )
-    return str(statements[0].sql(dialect=dialect))
+    return statements[0]
 
 
 @dataclass(frozen=True)
