@@ -32,11 +32,11 @@ class Console:
         self.err = _rich(err or sys.stderr)
 
     def say(self, text: str) -> None:
-        self.out.print(text, markup=False, highlight=False, soft_wrap=True)
+        _print_plain(self.out, text)
 
     def aside(self, text: str) -> None:
         """A line beside the results: progress, a problem, a log record (stderr)."""
-        self.err.print(text, markup=False, highlight=False, soft_wrap=True)
+        _print_plain(self.err, text)
 
     def summary(
         self, tables: Sequence[TableSummary], results: Sequence[EndpointResult], where: str
@@ -81,7 +81,12 @@ class _ConsoleHandler(logging.Handler):
         except Exception:  # noqa: BLE001 (logging's own rule: a bad record never raises)
             self.handleError(record)
             return
-        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        _print_plain(self.console, text)
+
+
+def _print_plain(console: rich.console.Console, text: str) -> None:
+    """`text` as it is: not read as markup, not coloured, not wrapped."""
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _rich(stream: TextIO) -> rich.console.Console:
@@ -122,10 +127,11 @@ def problem_lines(problems: Sequence[Tuple[str, str]]) -> List[str]:
         for part in (own.rstrip("; "), marker + account):
             if part:
                 names.setdefault(part, []).append(name)
-    return [f"  {_names(concerned)}: {problem}" for problem, concerned in names.items()]
+    return [f"  {named(concerned)}: {problem}" for problem, concerned in names.items()]
 
 
-def _names(names: Sequence[str]) -> str:
+def named(names: Sequence[str]) -> str:
+    """Endpoints by name, the first two and a count when there are more than three."""
     if len(names) <= 3:
         return ", ".join(names)
     return f"{', '.join(names[:2])} and {len(names) - 2} more endpoints"

@@ -19,7 +19,7 @@ from . import account_sources, wechat_datacube
 from .accounts import account_settings, configured_accounts
 from .catalog import BY_TABLE
 from .clock import last_complete_day
-from .console import Console
+from .console import Console, named
 from .emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
 from .loading import LoadOutcome, check_destination, load_source
 from .progress_display import ProgressDisplay
@@ -71,7 +71,7 @@ def run_configured(job: LoadJob, console: Console) -> int:
     if accounts is None:
         pipeline, source = job.target.pipeline(), wechat_datacube(**job.settings)
         check_destination(pipeline)
-        return _run(job, console, pipeline, source, _resumed(pipeline, source))
+        return _run(job, console, pipeline, source)
     # every account, and the destination they share, is checked before the first calls WeChat
     sources = account_sources(accounts, **job.settings)
     pipelines = [job.target.pipeline(app_id=account.app_id) for account in sources]
@@ -79,7 +79,7 @@ def run_configured(job: LoadJob, console: Console) -> int:
     codes = []
     for account, pipeline in zip(sources, pipelines):
         console.say(f"account {account.app_id}")
-        _note_start_date(job, console, _resumed(pipeline, account.source))
+        _note_start_date(job, console, pipeline, account.source)
         codes.append(_load(job, console, pipeline, account.source, app_id=account.app_id))
     # once, over the dataset the accounts share
     return _with_views(job, console, pipelines[-1], codes)
@@ -100,18 +100,16 @@ def run_demo(job: LoadJob, console: Console) -> int:
         pipeline = job.target.pipeline(demo=True)
         source = wechat_datacube(**settings)
         check_destination(pipeline)
-        resumed = _resumed(pipeline, source)
         if not job.quiet:
+            resumed = _resumed(pipeline, source)
             since = "resuming its earlier loads" if resumed else f"{first} onwards"
             console.say(f"demo: emulator on {api.base_url}, account {DEMO_APP_ID}, {since}")
-        return _run(job, console, pipeline, source, resumed)
+        return _run(job, console, pipeline, source)
 
 
-def _run(
-    job: LoadJob, console: Console, pipeline: dlt.Pipeline, source: Any, resumed: List[str]
-) -> int:
+def _run(job: LoadJob, console: Console, pipeline: dlt.Pipeline, source: Any) -> int:
     """One account's load, then the views."""
-    _note_start_date(job, console, resumed)
+    _note_start_date(job, console, pipeline, source)
     return _with_views(job, console, pipeline, [_load(job, console, pipeline, source)])
 
 
@@ -127,17 +125,18 @@ def _resumed(pipeline: dlt.Pipeline, source: Any) -> List[str]:
     ]
 
 
-def _note_start_date(job: LoadJob, console: Console, resumed: List[str]) -> None:
+def _note_start_date(job: LoadJob, console: Console, pipeline: dlt.Pipeline, source: Any) -> None:
     """`--start-date` has no effect on a table loaded before (its state says where it
-    resumes), which a user asking for earlier days should be told."""
-    if "start_date" in job.settings and "end_date" not in job.settings and resumed:
-        names = ", ".join(resumed[:3]) + (
-            f" and {len(resumed) - 3} more" if len(resumed) > 3 else ""
-        )
+    resumes), which a user asking for earlier days should be told. (Only then is the state
+    read ahead of the run: a daily run reads it once, in `pipeline.run`.)"""
+    if "start_date" not in job.settings or "end_date" in job.settings:
+        return
+    resumed = _resumed(pipeline, source)
+    if resumed:
         console.aside(
-            f"--start-date does not apply to {names}: they were loaded before and resume where "
-            "they stopped. For earlier days add --end-date (a backfill that leaves the daily "
-            "state alone)"
+            f"--start-date does not apply to {named(resumed)}: they were loaded before and "
+            "resume where they stopped. For earlier days add --end-date (a backfill that "
+            "leaves the daily state alone)"
         )
 
 
