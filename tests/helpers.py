@@ -12,8 +12,10 @@ import duckdb
 from dlt.common.pipeline import LoadInfo
 
 from wechat_datacube_source import wechat_datacube
+from wechat_datacube_source.catalog import BY_TABLE
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator, FaultRule
 from wechat_datacube_source.settings import BEIJING
+from wechat_datacube_source.windows import Window, plan_windows
 
 # 10:00 in Beijing: yesterday (2026-06-14) is complete
 NOW = datetime(2026, 6, 15, 10, 0, tzinfo=BEIJING)
@@ -68,6 +70,11 @@ def last_sync_log(pipeline: dlt.Pipeline) -> Dict[str, Dict[str, Any]]:
     rows = table_rows(pipeline, "sync_log")
     newest = max(row["run_id"] for row in rows)
     return {row["endpoint"]: row for row in rows if row["run_id"] == newest}
+
+
+def window_holding(table: str, start: date, end: date, day: date) -> Window:
+    """The window of a first walk of `start..end` that asks for `day`, at the widest span."""
+    return next(w for w in plan_windows(BY_TABLE[table], start, end) if w.begin <= day <= w.end)
 
 
 def days(first: date, last: date) -> List[date]:

@@ -45,7 +45,7 @@ def test_fetching_ahead_loads_the_same_tables_as_one_request_at_a_time(
 
 
 def test_the_request_rate_cap_spaces_requests(pipeline: dlt.Pipeline, api: Emulator) -> None:
-    run(pipeline, api, resources=["user_read"], start_date=START, max_requests_per_second=20)
+    run(pipeline, api, resources=["user_read_hour"], start_date=START, max_requests_per_second=20)
     starts = sorted(r.at for r in api.requests)
     assert len(starts) == 13  # the token and 12 one-day windows
     assert starts[-1] - starts[0] >= 12 / 20 * 0.9

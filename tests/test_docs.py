@@ -27,9 +27,7 @@ def row(endpoint: Endpoint) -> str:
         else f"`{endpoint.api_name}`"
     )
     key = ", ".join(("app_id", *endpoint.primary_key))
-    span = (
-        f"{endpoint.span} period" if endpoint.grain in ("week", "month") else f"{endpoint.span} d"
-    )
+    span = " → ".join(str(span.days) for span in endpoint.spans)
     refresh = f"{endpoint.refresh_days} d" if endpoint.refresh_days else "-"
     notes = []
     if not endpoint.default_selected:
@@ -42,7 +40,7 @@ def row(endpoint: Endpoint) -> str:
 
 
 def catalogue() -> str:
-    header = "| table | endpoint | grain | primary key | span per call | refresh | notes |\n|---|---|---|---|---|---|---|"
+    header = "| table | endpoint | grain | primary key | span (days) | refresh | notes |\n|---|---|---|---|---|---|---|"
     return "\n".join([BEGIN, header, *(row(endpoint) for endpoint in ENDPOINTS), END])
 
 

@@ -12,9 +12,18 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import dlt
 import pytest
+import time_machine
 import urllib3
 
-from tests.helpers import LAST_COMPLETE, last_sync_log, make_pipeline, query, snapshot, table_rows
+from tests.helpers import (
+    LAST_COMPLETE,
+    NOW,
+    last_sync_log,
+    make_pipeline,
+    query,
+    snapshot,
+    table_rows,
+)
 from tests.hostile import (
     APP_ID,
     APP_SECRET,
@@ -328,15 +337,20 @@ def test_a_payload_app_id_never_overrides_the_account(tmp_path: Path) -> None:
 
 
 def test_a_watermark_behind_the_default_start_date_is_resumed_not_skipped(
-    tmp_path: Path, pipeline: dlt.Pipeline
+    tmp_path: Path, pipeline: dlt.Pipeline, clock: time_machine.Traveller
 ) -> None:
-    # a first run from 60 days back stops early; later runs use the default start_date (the
-    # last 30 days, a day later every day), which must not leave the days between unloaded
+    # a first run from 60 days back stops early, in its newest 30 days; a week later runs use
+    # the default start_date (the last 30 days, a day later every day), which must not leave
+    # the days between the watermark and it unloaded; and given the start date again, the
+    # history before the first run's days is walked back to it
     first = LAST_COMPLETE - timedelta(days=59)
     with HostileServer(wechat_like) as server:
         logs = load(pipeline, server, resources=["user_cumulate"], start_date=first, max_calls=3)
         assert logs["user_cumulate"]["status"] == "partial"
+        clock.move_to(NOW + timedelta(days=7))
         logs = load(pipeline, server, resources=["user_cumulate"], start_date=None)
+        assert logs["user_cumulate"]["status"] == "ok"
+        logs = load(pipeline, server, resources=["user_cumulate"], start_date=first)
     assert logs["user_cumulate"]["status"] == "ok"
     reference = clean_load(tmp_path, resources=["user_cumulate"], start_date=first)
     assert snapshot(pipeline) == snapshot(reference)

@@ -18,6 +18,7 @@ from tests.helpers import (
     run,
     snapshot,
     source,
+    window_holding,
 )
 from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.run_summary import needs_rerun, run_results
@@ -207,16 +208,18 @@ def test_a_failing_window_stops_its_endpoint_and_leaves_no_gap(
     results = {result.endpoint: result for result in run_results(pipeline, info)}
     assert results["user_read"].status == "partial"
     assert results["user_read"].errcode == -1
-    assert f"stopped at window {broken}..{broken}" in (results["user_read"].message or "")
-    assert results["user_read"].fetched_to == broken - ONE_DAY
+    window = window_holding("user_read", LAST_COMPLETE - 29 * ONE_DAY, LAST_COMPLETE, broken)
+    assert f"stopped at window {window}" in (results["user_read"].message or "")
+    assert results["user_read"].fetched_to == window.begin - ONE_DAY
     assert results["user_summary"].status == "ok"
     assert needs_rerun(list(results.values())) != []
     # everything before the window loaded, nothing after it; bounded retries of that window
     loaded = dates_in(pipeline, "user_read")
-    assert loaded == days(LAST_COMPLETE - 29 * ONE_DAY, broken - ONE_DAY)
-    assert len([r for r in api.data_requests("user_read") if r.begin == broken]) == 3
+    assert loaded == days(LAST_COMPLETE - 29 * ONE_DAY, window.begin - ONE_DAY)
+    assert len([r for r in api.data_requests("user_read") if r.begin == window.begin]) == 3
     assert (
-        resource_state(pipeline, "user_read")["fetched_through"] == (broken - ONE_DAY).isoformat()
+        resource_state(pipeline, "user_read")["fetched_through"]
+        == (window.begin - ONE_DAY).isoformat()
     )
 
     api.clear_faults()

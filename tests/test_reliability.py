@@ -25,6 +25,7 @@ from tests.helpers import (
     run,
     snapshot,
     source,
+    window_holding,
 )
 from wechat_datacube_source import IncompleteRunError, raise_on_incomplete
 from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES
@@ -132,11 +133,12 @@ def test_a_window_that_keeps_failing_stops_its_endpoint_then_converges(
     info = pipeline.run(source(api, **SETTINGS, max_retries=1))
     results = {r.endpoint: r for r in run_results(pipeline, info)}
     assert needs_rerun(list(results.values())) != []
+    window = window_holding("user_read", START, LAST_COMPLETE, broken)
     assert (
         results["user_read"].status == "partial"
-        and results["user_read"].fetched_to == broken - ONE_DAY
+        and results["user_read"].fetched_to == window.begin - ONE_DAY
     )
-    assert f"stopped at window {broken}..{broken}: user_read: HTTP 502" in (
+    assert f"stopped at window {window}: user_read: HTTP 502" in (
         results["user_read"].message or ""
     )
     partial = snapshot(pipeline)
@@ -151,7 +153,7 @@ def test_a_window_that_keeps_failing_stops_its_endpoint_then_converges(
         row[0]
         for row in query(pipeline, "SELECT DISTINCT ref_date FROM wechat.user_read ORDER BY 1")
     ]
-    assert loaded == [START + n * ONE_DAY for n in range((broken - START).days)]
+    assert loaded == [START + n * ONE_DAY for n in range((window.begin - START).days)]
 
     api.clear_faults()
     info = pipeline.run(source(api, **SETTINGS))

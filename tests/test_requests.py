@@ -46,7 +46,7 @@ def test_every_endpoint_sends_valid_minimal_requests(pipeline: dlt.Pipeline, api
             assert request.begin is not None and request.end is not None
             assert request.begin >= endpoint.earliest, f"{endpoint.table} asked before its floor"
             assert request.end <= END
-            assert (request.end - request.begin).days + 1 <= endpoint.span
+            assert (request.end - request.begin).days + 1 <= endpoint.widest_span
             sent.append((request.begin, request.end))
         # exactly the planned windows, each once (publisher: page by page until total_num
         # rows), which is the minimum number of calls. Compared sorted: windows are fetched

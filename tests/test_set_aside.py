@@ -13,7 +13,7 @@ DAY = date(2026, 6, 1)
 
 def days(first: int, last: int) -> Window:
     begin, end = DAY + timedelta(days=first), DAY + timedelta(days=last)
-    return Window(begin, end, end, end)
+    return Window(begin, end, end, end, "day")
 
 
 def failures(state: Dict[str, Any]) -> PayloadFailures:

@@ -23,7 +23,7 @@ from wechat_datacube_source.transport import body_error
 from wechat_datacube_source.windows import Window
 
 DAY = date(2026, 6, 1)
-WINDOW = Window(DAY, DAY, DAY, DAY)
+WINDOW = Window(DAY, DAY, DAY, DAY, "day")
 
 
 def test_rows_outside_the_window_are_dropped_and_counted() -> None:
@@ -319,7 +319,7 @@ def test_another_spelling_lands_in_the_declared_column_unless_both_are_sent() ->
 
 def test_a_period_row_dated_inside_its_period_lands_under_its_first_day() -> None:
     monday = date(2026, 6, 1)
-    week = Window(monday, monday, monday, date(2026, 6, 7))
+    week = Window(monday, monday, monday, date(2026, 6, 7), "week")
     body = {
         "list": [
             {"ref_date": "2026-06-07", "msg_type": 1, "msg_user": 2},

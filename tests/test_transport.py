@@ -105,7 +105,7 @@ def test_the_daily_quota_stops_every_call_of_the_account(
     api.add_fault(
         FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=2)
     )
-    tables = ["user_read", "user_share", "user_read_hour"]  # 30 one-day windows each
+    tables = ["user_read_hour", "user_share_hour", "article_summary"]  # 30 one-day windows each
     run(pipeline, api, resources=tables, max_retries=0, max_concurrent_requests=1)
     # the third call gets 45009 and no call follows it, though every endpoint had more to do
     assert [r.errcode for r in api.data_requests()] == [0, 0, 45009]
@@ -121,7 +121,12 @@ def test_with_requests_in_flight_the_quota_stop_lets_only_those_finish(
     api.add_fault(
         FaultRule("errcode", errcode=45009, errmsg="reach max api daily quota limit", after=20)
     )
-    run(pipeline, api, resources=["user_read", "user_share", "user_read_hour"], max_retries=0)
+    run(
+        pipeline,
+        api,
+        resources=["user_read_hour", "user_share_hour", "article_summary"],
+        max_retries=0,
+    )
     # requests already in flight when the first 45009 came back (at most 7 more, the in-flight
     # limit being 8) may finish; none starts after it
     assert 21 <= len(api.data_requests()) <= 21 + 7

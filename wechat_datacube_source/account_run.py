@@ -13,7 +13,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterator, Optional
 
@@ -24,6 +24,35 @@ from .client import WeChatClient
 from .clock import last_complete_day
 from .config import SourceConfig
 from .progress import RunProgress, track
+
+
+class FreshFirst:
+    """History waits until no endpoint of the run is still catching up to the last complete
+    day: the calls a run may make (`max_calls`, or WeChat's daily quota) go to the newest data
+    of every endpoint first.
+
+    An endpoint counts from when it starts until its fresh part ends. dlt's default
+    round-robin mode starts every endpoint in its first turn, so an endpoint that yields once
+    before asking finds every other one counted; in `fifo` mode the others have not started
+    and none holds it back (it could not wait for them: they start after it ends)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._catching_up = 0
+
+    def catching_up(self) -> None:
+        with self._lock:
+            self._catching_up += 1
+
+    def caught_up(self) -> None:
+        with self._lock:
+            self._catching_up -= 1
+
+    @property
+    def open(self) -> bool:
+        """No endpoint is catching up: history may be fetched."""
+        with self._lock:
+            return self._catching_up == 0
 
 
 @dataclass(frozen=True)
@@ -37,6 +66,8 @@ class AccountRun:
     """Fetches windows ahead for all endpoints; as wide as the account's in-flight limit."""
     run_id: str
     progress: RunProgress
+    fresh: FreshFirst = field(default_factory=FreshFirst)
+    """Holds history back until every endpoint of the run is up to date."""
 
     @classmethod
     def start(cls, config: SourceConfig, previous: Optional["AccountRun"] = None) -> "AccountRun":

@@ -5,9 +5,11 @@ the window planner (span, grain, earliest date, refresh window), the emulator (w
 which spans it enforces, which fields and codes it generates) and the tests. Adding an endpoint
 is adding an entry here (plus its official sample in `emulator/samples.py`).
 
-Spans: `span` is what the connector sends, the most conservative reading of the docs
-(reference §11: old and new pages disagree); `api_span` is what the old docs state and what the
-emulator enforces by default. A `61501` still makes the connector shrink the window.
+Spans: `spans` are the days per request each version of the docs states (reference §0 and
+§11: old and new pages disagree), widest first. The connector asks the widest, shrinks along
+the others on `61501` and remembers what WeChat accepted (`spans.py`); it never asks wider
+than the first. `api_span` is what the old docs state and what the emulator enforces by
+default.
 """
 
 from dataclasses import dataclass, field
@@ -62,6 +64,14 @@ SLOT_REVENUE = Child(
 
 
 @dataclass(frozen=True)
+class Span:
+    """Days per request one source allows, and which source says so."""
+
+    days: int
+    source: str
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One statistics endpoint and everything the connector needs to know about it."""
 
@@ -69,8 +79,9 @@ class Endpoint:
     """`getusersummary` for datacube; the `action` for publisher/stat."""
     table: str
     group: Group
-    span: int
-    """Inclusive days per request that the connector sends (period grains: one period)."""
+    spans: Tuple[Span, ...]
+    """Inclusive days per request the sources allow, widest first (period grains: the days
+    from the first period's first day to the last one's)."""
     api_span: Optional[int]
     """Inclusive days the documented API accepts (emulator default); None: not limited."""
     grain: Grain
@@ -114,6 +125,20 @@ class Endpoint:
     def __post_init__(self) -> None:
         if self.date_field not in self.primary_key:
             raise ValueError(f"{self.table}: the primary key must hold {self.date_field}")
+        days = [span.days for span in self.spans]
+        if not days or days != sorted(set(days), reverse=True) or days[-1] < 1:
+            raise ValueError(f"{self.table}: spans are distinct and positive, widest first")
+
+    @property
+    def widest_span(self) -> int:
+        """The widest span any source states: where the connector starts, and its ceiling."""
+        return self.spans[0].days
+
+    def narrower_span(self, days: int) -> int:
+        """The span to try after WeChat refused a request of `days` days: the next source's,
+        or half of it once no source states less (never below 1)."""
+        narrower = [span.days for span in self.spans if span.days < days]
+        return narrower[0] if narrower else max(1, days // 2)
 
     @property
     def is_publisher(self) -> bool:
@@ -247,6 +272,16 @@ _CPS_METRICS: Dict[str, ColumnType] = {
 _DAY: Dict[str, ColumnType] = {"ref_date": "date"}
 _HOUR: Dict[str, ColumnType] = {"ref_date": "date", "ref_hour": "bigint"}
 
+# where each span comes from (reference §0, §11 and §13)
+OLD_DOCS = "old docs"
+OLD_DOCS_WXJAVA = "old docs, WxJava"
+CURRENT_DOCS = "current docs"
+BOTH_DOCS = "old and current docs"
+THIRD_PARTY_CLI = "a 2026 third-party CLI"
+AD_DOCS = "ad docs"
+ONE_PERIOD = "current docs: one period a request (必须为同一天)"
+_BOTH_7 = (Span(7, BOTH_DOCS),)
+
 # one constructor per endpoint family, so each entry below states only what is its own
 _user = partial(Endpoint, group="user", earliest=DATACUBE_EARLIEST)
 _legacy_article = partial(Endpoint, group="article", earliest=DATACUBE_EARLIEST)
@@ -254,10 +289,17 @@ _published = partial(
     Endpoint, group="published", earliest=PUBLISHED_CONTENT_EARLIEST, has_is_delay=True
 )
 _message = partial(Endpoint, group="message", earliest=DATACUBE_EARLIEST)
-# week and month endpoints: one request per period, begin = end = its first day, which
-# satisfies both the old 30-day span and the new pages' "必须为同一天" (must be the same day);
-# a period's numbers are final once it is served, so nothing is re-fetched
-_message_period = partial(_message, span=1, api_span=30, refresh_days=0)
+# week and month endpoints: periods asked by their first days, as many as the old docs' 30
+# days hold, down to one per request, begin = end = its first day, which satisfies the new
+# pages' "必须为同一天" (must be the same day); a period's numbers are final once it is
+# served, so nothing is re-fetched
+_message_period = partial(
+    _message, spans=(Span(30, OLD_DOCS), Span(1, ONE_PERIOD)), api_span=30, refresh_days=0
+)
+# the distribution periods: 30 days in the old docs, 15 in the current ones
+_message_dist_period = partial(
+    _message_period, spans=(Span(30, OLD_DOCS), Span(15, CURRENT_DOCS), Span(1, ONE_PERIOD))
+)
 # the wechatpy fixture (and code copied from it) spells max_time_cost `max_time_count`
 _interface = partial(
     Endpoint,
@@ -277,7 +319,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _user(
         api_name="getusersummary",
         table="user_summary",
-        span=7,
+        spans=_BOTH_7,
         api_span=7,
         grain="day",
         primary_key=("ref_date", "user_source"),
@@ -287,7 +329,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _user(
         api_name="getusercumulate",
         table="user_cumulate",
-        span=7,
+        spans=_BOTH_7,
         api_span=7,
         grain="day",
         primary_key=("ref_date",),
@@ -297,7 +339,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _legacy_article(
         api_name="getarticlesummary",
         table="article_summary",
-        span=1,
+        spans=(Span(1, OLD_DOCS),),
         api_span=1,
         grain="day",
         primary_key=("ref_date", "msgid"),
@@ -308,7 +350,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         # ref_date is the send date; details[] hold cumulative numbers for 7 days after it
         api_name="getarticletotal",
         table="article_total",
-        span=1,
+        spans=(Span(1, OLD_DOCS),),
         api_span=1,
         grain="day",
         primary_key=("ref_date", "msgid", "stat_date"),
@@ -327,7 +369,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _legacy_article(
         api_name="getuserread",
         table="user_read",
-        span=1,
+        spans=(Span(3, OLD_DOCS_WXJAVA), Span(1, THIRD_PARTY_CLI)),
         api_span=3,
         grain="day",
         primary_key=("ref_date", "user_source"),
@@ -339,7 +381,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _legacy_article(
         api_name="getuserreadhour",
         table="user_read_hour",
-        span=1,
+        spans=(Span(1, OLD_DOCS),),
         api_span=1,
         grain="hour",
         primary_key=("ref_date", "ref_hour", "user_source"),
@@ -351,7 +393,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _legacy_article(
         api_name="getusershare",
         table="user_share",
-        span=1,
+        spans=(Span(7, OLD_DOCS_WXJAVA), Span(1, THIRD_PARTY_CLI)),
         api_span=7,
         grain="day",
         primary_key=("ref_date", "share_scene"),
@@ -362,7 +404,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _legacy_article(
         api_name="getusersharehour",
         table="user_share_hour",
-        span=1,
+        spans=(Span(1, OLD_DOCS),),
         api_span=1,
         grain="hour",
         primary_key=("ref_date", "ref_hour", "share_scene"),
@@ -373,7 +415,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _published(
         api_name="getarticleread",
         table="article_read",
-        span=1,
+        spans=(Span(1, CURRENT_DOCS),),
         api_span=1,
         grain="day",
         primary_key=("ref_date", "msgid"),
@@ -384,7 +426,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _published(
         api_name="getarticleshare",
         table="article_share",
-        span=1,
+        spans=(Span(1, CURRENT_DOCS),),
         api_span=1,
         grain="day",
         primary_key=("ref_date", "msgid"),
@@ -394,7 +436,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _published(
         api_name="getbizsummary",
         table="biz_summary",
-        span=30,
+        spans=(Span(30, CURRENT_DOCS),),
         api_span=30,
         grain="day",
         primary_key=("ref_date",),
@@ -411,7 +453,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         # The 1-day span is quoted by SDKs, not read on the official page (reference §4.4).
         api_name="getarticletotaldetail",
         table="article_total_detail",
-        span=1,
+        spans=(Span(1, "SDKs quoting the current docs"),),
         api_span=1,
         grain="day",
         primary_key=("ref_date", "msgid", "stat_date"),
@@ -436,7 +478,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _message(
         api_name="getupstreammsg",
         table="upstream_msg",
-        span=7,
+        spans=_BOTH_7,
         api_span=7,
         grain="day",
         primary_key=("ref_date", "msg_type"),
@@ -446,7 +488,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _message(
         api_name="getupstreammsghour",
         table="upstream_msg_hour",
-        span=1,
+        spans=(Span(1, BOTH_DOCS),),
         api_span=1,
         grain="hour",
         primary_key=("ref_date", "ref_hour", "msg_type"),
@@ -472,14 +514,14 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _message(
         api_name="getupstreammsgdist",
         table="upstream_msg_dist",
-        span=15,
+        spans=(Span(15, BOTH_DOCS),),
         api_span=15,
         grain="day",
         primary_key=("ref_date", "count_interval"),
         fields={**_DAY, **_MSG_DIST},
         dimensions={"count_interval": COUNT_INTERVALS},
     ),
-    _message_period(
+    _message_dist_period(
         api_name="getupstreammsgdistweek",
         table="upstream_msg_dist_week",
         grain="week",
@@ -487,7 +529,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         fields={**_DAY, **_MSG_DIST},
         dimensions={"count_interval": COUNT_INTERVALS},
     ),
-    _message_period(
+    _message_dist_period(
         api_name="getupstreammsgdistmonth",
         table="upstream_msg_dist_month",
         grain="month",
@@ -498,7 +540,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _interface(
         api_name="getinterfacesummary",
         table="interface_summary",
-        span=30,
+        spans=(Span(30, BOTH_DOCS),),
         api_span=30,
         grain="day",
         primary_key=("ref_date",),
@@ -507,7 +549,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
     _interface(
         api_name="getinterfacesummaryhour",
         table="interface_summary_hour",
-        span=1,
+        spans=(Span(1, BOTH_DOCS),),
         api_span=1,
         grain="hour",
         primary_key=("ref_date", "ref_hour"),
@@ -518,7 +560,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         table="publisher_adpos_general",
         # a row per ad slot and day: five slots are documented, room is left for new ones
         max_rows_per_day=20,
-        span=90,
+        spans=(Span(90, AD_DOCS),),
         api_span=90,
         grain="day",
         primary_key=("date", "ad_slot"),
@@ -530,7 +572,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         api_name="publisher_cps_general",
         table="publisher_cps_general",
         max_rows_per_day=2,  # one row a day
-        span=60,
+        spans=(Span(60, AD_DOCS),),
         api_span=60,
         grain="day",
         primary_key=("date",),
@@ -543,7 +585,7 @@ ENDPOINTS: Tuple[Endpoint, ...] = (
         table="publisher_settlement",
         # settlements come twice a month; their rows' semantics are unconfirmed, hence room
         max_rows_per_day=10,
-        span=90,
+        spans=(Span(90, "none stated: the connector's choice"),),
         api_span=None,
         grain="day",
         primary_key=("date", "month", "order"),

@@ -262,13 +262,23 @@ def status(**options: Any) -> int:
         console.say(f"nothing is loaded in {target.describe()} yet: run `{PROG_NAME} demo`")
         return EXIT_OK
     console.table(
-        ["account", "table", "rows", "newest day", "loaded through", "last run (UTC)", "status"],
+        [
+            "account",
+            "table",
+            "rows",
+            "newest day",
+            "loaded from",
+            "loaded through",
+            "last run (UTC)",
+            "status",
+        ],
         [
             (
                 s.app_id,
                 s.table,
                 f"{s.rows:,}",
                 s.newest_day,
+                s.loaded_from,
                 s.loaded_through,
                 f"{_utc(s.last_run):%Y-%m-%d %H:%M}" if s.last_run else None,
                 s.status,

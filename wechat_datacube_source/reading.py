@@ -18,9 +18,9 @@ from sqlglot import exp
 from .catalog import BY_TABLE
 from .errors import WeChatSourceError
 from .run_summary import HEALTHY
-from .sync_log import ROWS_DROPPED, SYNC_LOG_TABLE
+from .sync_log import BACKFILLING, ROWS_DROPPED, SYNC_LOG_TABLE
 
-LOADED = ("ok", ROWS_DROPPED, "partial")
+LOADED = ("ok", ROWS_DROPPED, BACKFILLING, "partial")
 """Statuses of runs whose `fetched_to` reached the destination (a `failed` run's may not)."""
 
 Rows = Tuple[List[str], List[Tuple[Any, ...]]]
@@ -109,6 +109,8 @@ class TableStatus:
     rows: int
     newest_day: Optional[date]
     """The newest day with a row (sparse tables, e.g. articles, lag the loaded range)."""
+    loaded_from: Optional[date]
+    """How far back the loaded days reach (history, loaded newest first, grows it)."""
     loaded_through: Optional[date]
     """The last day fetched and loaded (`sync_log.fetched_to` of the runs that loaded)."""
     last_run: Optional[datetime]
@@ -136,13 +138,7 @@ def account_status(dataset: Any) -> List[TableStatus]:
         )
     except DatabaseUndefinedRelation:
         return []  # nothing loaded yet
-    statuses = ", ".join(f"'{status}'" for status in LOADED)
-    _, loaded = query(
-        dataset,
-        f"SELECT app_id, endpoint, MAX(fetched_to) FROM {SYNC_LOG_TABLE} "
-        f"WHERE status IN ({statuses}) GROUP BY app_id, endpoint",
-    )
-    through = {(row[0], row[1]): row[2] for row in loaded}
+    loaded = _loaded(dataset)
     order = {name: index for index, name in enumerate(BY_TABLE)}
     last_runs = sorted(
         (row for row in runs if row[1] in BY_TABLE), key=lambda row: (row[0], order[row[1]])
@@ -153,13 +149,36 @@ def account_status(dataset: Any) -> List[TableStatus]:
             app_id,
             table,
             *held.get((app_id, table), (0, None)),
-            through.get((app_id, table)),
+            *loaded.get((app_id, table), (None, None)),
             finished,
             status,
             message,
         )
         for app_id, table, finished, status, message in last_runs
     ]
+
+
+def _loaded(dataset: Any) -> Dict[Tuple[str, str], Tuple[Optional[date], Optional[date]]]:
+    """(app_id, table) -> the first and last day loaded, by the runs that loaded."""
+    statuses = ", ".join(f"'{status}'" for status in LOADED)
+    ranges = "MIN(fetched_from), MAX(fetched_to)"
+    try:
+        _, rows = query(
+            dataset,
+            f"SELECT app_id, endpoint, {ranges}, MIN(history_from) FROM {SYNC_LOG_TABLE} "
+            f"WHERE status IN ({statuses}) GROUP BY app_id, endpoint",
+        )
+    except DatabaseException:
+        # a sync_log older than history: its runs loaded forward, from fetched_from on
+        _, rows = query(
+            dataset,
+            f"SELECT app_id, endpoint, {ranges}, NULL FROM {SYNC_LOG_TABLE} "
+            f"WHERE status IN ({statuses}) GROUP BY app_id, endpoint",
+        )
+    return {
+        (app_id, table): (min((d for d in (first, history) if d is not None), default=None), last)
+        for app_id, table, first, last, history in rows
+    }
 
 
 def _held(dataset: Any, tables: Sequence[str]) -> Dict[Tuple[str, str], Tuple[int, Any]]:

@@ -107,19 +107,24 @@ def _answers(
                 endpoint.table,
             )
             runs = client.execute_sql(
-                f"SELECT app_id, run_id, fetched_from, fetched_to, message "  # noqa: S608
+                f"SELECT app_id, run_id, fetched_from, fetched_to, message, "  # noqa: S608
+                f"{_history_columns(pipeline)} "
                 f"FROM {log} WHERE endpoint = %s",
                 endpoint.table,
             )
     except DatabaseUndefinedRelation:
         return [], {}  # nothing was ever archived
     wanted = [row for row in kept or [] if app_id is None or row[0].lower() == app_id.lower()]
-    lost = {run for _, run, _, _, message in runs or [] if (message or "").startswith(NOT_LOADED)}
+    lost = {row[1] for row in runs or [] if (row[4] or "").startswith(NOT_LOADED)}
     loaded: Dict[Tuple[str, date], str] = {}
-    for account, run, first, last, _ in sorted(runs or [], key=lambda row: row[1]):
-        if first is not None and last is not None and run not in lost:
-            for n in range((_day(last) - _day(first)).days + 1):
-                loaded[(account, _day(first) + timedelta(days=n))] = run
+    for account, run, *ranges in sorted(runs or [], key=lambda row: row[1]):
+        if run in lost:
+            continue
+        # the days brought up to date, then those of history
+        for first, last in ((ranges[0], ranges[1]), (ranges[3], ranges[4])):
+            if first is not None and last is not None:
+                for n in range((_day(last) - _day(first)).days + 1):
+                    loaded[(account, _day(first) + timedelta(days=n))] = run
     # sorted here, not in SQL: a database collation may not order run ids by their bytes
     ordered = sorted((row for row in wanted if row[2] not in lost), key=lambda row: tuple(row[:5]))
     answers = []
@@ -127,6 +132,13 @@ def _answers(
         window = window_of(endpoint, _day(begin), _day(end))
         answers.append(_Answer(account, run, window, tuple(page[5] for page in pages)))
     return answers, loaded
+
+
+def _history_columns(pipeline: dlt.Pipeline) -> str:
+    """The days of history each run loaded, or none where `sync_log` is older than history
+    (every run of the older version loaded its days forward, in `fetched_from..fetched_to`)."""
+    known = pipeline.default_schema.tables.get(SYNC_LOG_TABLE, {}).get("columns", {})
+    return "history_from, history_to" if "history_to" in known else "NULL, NULL"
 
 
 def _day(value: Any) -> date:
@@ -200,8 +212,11 @@ class _NewestDays:
             for row in rows:
                 by_day.setdefault(self._key(table, row), []).append(row)
             held = self.days.setdefault(table, {})
+            # a later run loading a summary's days leaves it be (its key is its window): only
+            # an answer for the same window replaces it, and the kept ones are replayed
+            per_day = table != self.endpoint.summary_table
             for key, day_rows in by_day.items():
-                if self.loaded.get((app_id, key[1]), "") > run_id:
+                if per_day and self.loaded.get((app_id, key[1]), "") > run_id:
                     continue  # a later run loaded this day, from a body not kept
                 if key not in held or held[key][0] <= run_id:
                     held[key] = (run_id, day_rows)

@@ -17,9 +17,9 @@ from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from .catalog import BY_TABLE
 from .errors import IncompleteRunError
-from .sync_log import ROWS_DROPPED, SYNC_LOG_TABLE
+from .sync_log import BACKFILLING, ROWS_DROPPED, SYNC_LOG_TABLE
 
-HEALTHY = ("ok", "skipped", ROWS_DROPPED)
+HEALTHY = ("ok", "skipped", ROWS_DROPPED, BACKFILLING)
 """Nothing to rerun: a run again would do the same."""
 _LOAD_ID = re.compile(r"^[0-9.]+$")
 

@@ -27,6 +27,10 @@ NOT_READY_PLAUSIBLE_DAYS: Final[Mapping[str, int]] = {"day": 3, "hour": 3, "week
 
 # First run without start_date: the 30 days up to the last complete day.
 DEFAULT_INITIAL_DAYS: Final = 30
+# A first run loads the 30 days up to the last complete day first, for every endpoint; the
+# days before them, back to start_date, are history, loaded newest first with what is left of
+# the run's calls (and carried on by the next runs)
+FRESH_FIRST_DAYS: Final = 30
 # Re-fetched on every run unless the catalog says otherwise: numbers of the last days still move.
 DEFAULT_REFRESH_DAYS: Final = 3
 

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 SYNC_LOG_TABLE = "sync_log"
 ROWS_DROPPED = "ok_rows_dropped"
 """Status of an endpoint that loaded all it asked for, and was sent rows it did not ask for."""
+BACKFILLING = "ok_backfilling"
+"""Status of an endpoint up to date, whose history back to `start_date` is still being
+loaded: the run's call budget or WeChat's daily quota ended this run's share of it."""
 SYNC_LOG_COLUMNS: TTableSchemaColumns = {
     "run_id": {"data_type": "text", "nullable": False},
     "app_id": {"data_type": "text", "nullable": False},
@@ -30,6 +33,8 @@ SYNC_LOG_COLUMNS: TTableSchemaColumns = {
     "requested_to": {"data_type": "date"},
     "fetched_from": {"data_type": "date"},
     "fetched_to": {"data_type": "date"},
+    "history_from": {"data_type": "date"},
+    "history_to": {"data_type": "date"},
     "api_calls": {"data_type": "bigint"},
     "rows": {"data_type": "bigint"},
     "status": {"data_type": "text", "nullable": False},
@@ -52,6 +57,11 @@ class SyncLog:
     dropped: int = 0
     fetched_from: Optional[date] = None
     fetched_to: Optional[date] = None
+    history_from: Optional[date] = None
+    history_to: Optional[date] = None
+    """The days of history (before the days loaded earlier) this run loaded."""
+    reaches: Optional[date] = None
+    """The oldest day loaded after this run: every day from it to the newest one is."""
     status: str = "ok"
     errcode: Optional[int] = None
     notes: List[str] = field(default_factory=list)
@@ -66,6 +76,24 @@ class SyncLog:
         if ready_through >= window.begin:
             self.fetched_from = self.fetched_from or window.begin
             self.fetched_to = ready_through
+
+    def history_committed(self, window: Window, rows: int) -> None:
+        """History is loaded back to the start of `window` (walked newest first)."""
+        self.rows += rows
+        self.history_to = self.history_to or window.covers_through
+        self.history_from = self.reaches = window.begin
+
+    def history_left(self, start: date) -> None:
+        """Says how far history reaches, if not back to `start` (the first day asked for)."""
+        if self.reaches is None or self.reaches <= start:
+            return
+        self.notes.append(
+            f"history is loaded back to {self.reaches.isoformat()}; the "
+            f"{(self.reaches - start).days} days before it, back to {start.isoformat()}, "
+            "are loaded by the next runs"
+        )
+        if self.status == "ok":
+            self.status = BACKFILLING
 
     def not_ready(self, day: date) -> None:
         self.notes.append(
@@ -125,6 +153,8 @@ class SyncLog:
             "requested_to": self.requested_to,
             "fetched_from": self.fetched_from,
             "fetched_to": self.fetched_to,
+            "history_from": self.history_from,
+            "history_to": self.history_to,
             "api_calls": api_calls,
             "rows": self.rows,
             "status": self.status,
