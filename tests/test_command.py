@@ -509,3 +509,16 @@ def test_a_file_a_load_holds_is_said_in_one_line(demo_folder: Path) -> None:
             assert done.returncode == 3, done.stderr
             (line,) = done.stderr.splitlines()
             assert line.startswith("DuckDB file ") and "could not be read: " in line
+
+
+def test_the_commands_keep_duckdb_small_unless_told_otherwise(demo_folder: Path) -> None:
+    # DuckDB's memory limit is what a load's peak memory follows (README, "Memory")
+    setting = "SELECT current_setting('memory_limit') AS m"
+    done = run_command(demo_folder, "sql", setting, env={})
+    assert done.returncode == 0, done.stderr
+    assert _cells(done.stdout)[1] == ["122.0", "MiB"]  # 128 MB
+    # any setting of the user's wins
+    told = {"DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": '{"memory_limit": "1GB"}'}
+    done = run_command(demo_folder, "sql", setting, env=told)
+    assert done.returncode == 0, done.stderr
+    assert _cells(done.stdout)[1] == ["953.6", "MiB"]

@@ -40,6 +40,7 @@ from .loads import (
     run_configured,
     run_demo,
 )
+from .memory_defaults import use_memory_defaults
 from .reading import QueryRefused, account_status, query
 from .settings import PIPELINE_NAME
 from .targets import DATASET_NAME, DEMO_PIPELINE_NAME, DUCKDB_FILE, Target
@@ -151,6 +152,7 @@ def _exits(command: Callable[..., int]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(**options: Any) -> None:
+        use_memory_defaults()
         try:
             code = command(**options)
         except (ConfigurationError, ConfigurationException) as error:
