@@ -26,7 +26,14 @@ Parts:
    own peak RSS, to show whether the cost per day stays flat;
 6. the cost of `keep_raw_responses` (every committed body kept, compressed): the largest
    zero-latency backfill with it on and off, its time, the DuckDB file's size and what the
-   archive holds (`--raw-archive-only` runs just this part).
+   archive holds (`--raw-archive-only` runs just this part);
+7. a daily run on the largest backfill's data, in a process of its own (its own peak RSS);
+8. a first run with `max_calls = 1000` and `start_date` ten years back: the days each
+   endpoint holds after it (its newest days first, then history).
+
+Every run uses the commands' memory defaults (`memory_defaults.py`), as the pipeline script
+does. The wechatpy loop asks the narrowest documented span of each endpoint, as SDK users and
+tools do; the connector starts at the widest and learns (`spans.py`).
 """
 
 import argparse
@@ -54,11 +61,13 @@ from wechat_datacube_source import wechat_datacube  # noqa: E402
 from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES  # noqa: E402
 from wechat_datacube_source.clock import last_complete_day  # noqa: E402
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET  # noqa: E402
+from wechat_datacube_source.memory_defaults import use_memory_defaults  # noqa: E402
 from wechat_datacube_source.raw_archive import raw_body  # noqa: E402
 from wechat_datacube_source.settings import DEFAULT_MAX_CONCURRENT_REQUESTS  # noqa: E402
 from wechat_datacube_source.windows import plan_windows  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+use_memory_defaults()
 # the endpoints wechatpy 1.8 wraps: the 17 "legacy" datacube endpoints, by table
 WECHATPY_METHODS = {
     "user_summary": "get_user_summary",
@@ -179,6 +188,7 @@ def connector(
     name: str,
     runs: int = 1,
     keep_raw_responses: bool = True,
+    max_calls: Optional[int] = None,
 ) -> List[Result]:
     """A first run from `start` (the backfill), then `runs - 1` daily runs."""
     pipeline = dlt.pipeline(
@@ -198,6 +208,7 @@ def connector(
             start_date=start,
             resources=list(tables),
             keep_raw_responses=keep_raw_responses,
+            max_calls=max_calls,
         )
         began = time.perf_counter()
         pipeline.extract(source)
@@ -285,7 +296,9 @@ def wechatpy_loop(api: EmulatorProcess, tables: Sequence[str], start: date, fold
     for table in tables:
         db.execute(f"CREATE TABLE IF NOT EXISTS {table} (app_id VARCHAR, row JSON)")
         fetch = getattr(client.datacube, WECHATPY_METHODS[table])
-        for window in plan_windows(BY_TABLE[table], start, last_complete_day()):
+        endpoint = BY_TABLE[table]
+        narrowest = endpoint.spans[-1].days
+        for window in plan_windows(endpoint, start, last_complete_day(), narrowest):
             items = fetch(window.begin, window.end)
             if items:
                 db.executemany(
@@ -313,6 +326,47 @@ def scaling_child(days: int, folder: str) -> Dict[str, Any]:
         start = last_complete_day() - timedelta(days=days - 1)
         [result] = connector(api, DEFAULT_TABLES, start, Path(folder), f"scale{days}")
     return asdict(result)
+
+
+def backfill_then_daily_child(days: int, folder: str) -> Dict[str, Any]:
+    """A zero-latency backfill of `days` days, then a daily run on its data in a process of
+    its own, as a scheduler runs it (the backfill's heap would count in the same process)."""
+    backfill = scaling_child(days, folder)
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; "
+        f"print(json.dumps(backfill.daily_child({days}, {folder!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {"backfill": backfill, "daily": json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def daily_child(days: int, folder: str) -> Dict[str, Any]:
+    """A daily run on the data `scaling_child(days, folder)` loaded."""
+    with emulator(0.0) as api:
+        start = last_complete_day() - timedelta(days=days - 1)
+        _, daily = connector(api, DEFAULT_TABLES, start, Path(folder), f"scale{days}", runs=2)
+    return asdict(daily)
+
+
+def first_budget_child(calls: int, folder: str) -> Dict[str, Any]:
+    """A first run ten years back under a budget of `calls` (at 50 ms, a child process): the
+    days each endpoint holds after it, and how many of them are its newest 30."""
+    with emulator(0.05) as api:
+        start = last_complete_day() - timedelta(days=3652 - 1)
+        [result] = connector(api, DEFAULT_TABLES, start, Path(folder), "budget", max_calls=calls)
+        pipeline = dlt.pipeline(
+            pipeline_name="budget", pipelines_dir=str(Path(folder) / "pipelines")
+        )
+        resources = pipeline.state["sources"]["wechat_datacube"]["resources"]
+        held = {}
+        for table in DEFAULT_TABLES:
+            state = resources.get(table, {})
+            first, last = state.get("history_from"), state.get("fetched_through")
+            if first and last:
+                held[table] = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+            else:
+                held[table] = 0
+    return {"result": asdict(result), "days_held": held}
 
 
 def in_child(call: str, *arguments: Any) -> Any:
@@ -428,9 +482,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             theirs = wechatpy_loop(api, legacy, start, Path(folder))
             results += [mine, theirs]
             comparison["wechatpy_wall_over_connector_wall"] = theirs.wall_s / mine.wall_s
-    scale = scaling([full // 4, full // 2, full])
-    results += scale
+    scale = scaling([full // 4, full // 2])
+    largest = in_child("backfill_then_daily_child", full)
+    largest["backfill"]["name"] = f"zero latency, {full} days"
+    largest["daily"]["name"] = f"daily run on {full} days (own process)"
+    scale.append(Result(**largest["backfill"]))
+    results += [*scale, Result(**largest["daily"])]
     archive = raw_archive_cost(full)
+    budget = in_child("first_budget_child", 1000)
 
     print(table(results))
     print(
@@ -453,6 +512,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         + ", ".join(f"{d} days: {c:.2f}" for d, c in zip((r.days for r in scale), per_call))
     )
     print(f"\nkeep_raw_responses on a {full}-day backfill:\n{raw_archive_table(archive)}")
+    held = budget["days_held"]
+    print(
+        "\nfirst run ten years back with max_calls = 1000: days held per endpoint "
+        f"(min {min(held.values())}, median {sorted(held.values())[len(held) // 2]}): "
+        + ", ".join(f"{table} {days}" for table, days in held.items())
+    )
     (HERE / "results.json").write_text(
         json.dumps(
             {
@@ -462,6 +527,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 "cost_per_day_s": per_day,
                 "cost_per_call_ms": per_call,
                 "raw_archive": archive,
+                "first_1000_calls_days_held": held,
             },
             indent=2,
         )

@@ -26,7 +26,7 @@ from tests.helpers import (
     snapshot,
 )
 from wechat_datacube_source.catalog import BY_API_NAME, BY_TABLE, DEFAULT_TABLES
-from wechat_datacube_source.emulator import Emulator
+from wechat_datacube_source.emulator import Emulator, FaultRule
 from wechat_datacube_source.reading import account_status
 from wechat_datacube_source.spans import SPAN_KEY, LearnedSpan
 from wechat_datacube_source.sync_log import BACKFILLING
@@ -202,3 +202,21 @@ def test_a_learned_span_never_goes_beyond_the_widest_documented_one() -> None:
     assert [w.days for w in five_weeks] == [29]
     assert span.refused(five_weeks[0]) and span.days == 15
     assert state[SPAN_KEY] == {"days": 15, "accepted": 0}
+
+
+def test_weeks_and_months_asked_together_but_answered_one_at_a_time_are_asked_one_by_one(
+    tmp_path: Path, api: Emulator
+) -> None:
+    # the current docs say one period a request; a server that reads them so and ignores
+    # end_date answers the first week of five: the four others must not pass for empty ones
+    tables = ["upstream_msg_week", "upstream_msg_dist_month"]
+    settings: Dict[str, Any] = {
+        "start_date": LAST_COMPLETE - timedelta(days=200),
+        "resources": tables,
+    }
+    api.add_fault(FaultRule("mutate", mutation="first_period"))
+    pipeline = make_pipeline(tmp_path)
+    run(pipeline, api, **settings)
+    states = pipeline.state["sources"]["wechat_datacube"]["resources"]
+    assert {states[table][SPAN_KEY]["days"] for table in tables} == {1}
+    assert snapshot(pipeline) == snapshot(reference(tmp_path, **settings))

@@ -62,6 +62,7 @@ from .errors import (
     PayloadError,
     WeChatApiError,
     account_problem,
+    error_code,
     error_kind,
 )
 from .raw_archive import (
@@ -78,7 +79,7 @@ from .spans import LearnedSpan
 from .sync_log import SYNC_LOG_COLUMNS, SYNC_LOG_TABLE, SyncLog
 from .transforms import Batch, is_delayed, to_rows
 from .transport import CallCounter
-from .windows import ONE_DAY, Walk, Window, first_label, halve, split
+from .windows import ONE_DAY, Walk, Window, first_label, halve, periods_of, split
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,7 @@ class EndpointRun:
         stop = run.client.transport.stopped
         if stop is not None:  # (met by another endpoint while this one waited)
             log.account_problem = account_problem(stop)
+            log.errcode, _ = error_code(stop)
             if not pauses_history(stop):
                 log.status = "partial"
             return
@@ -273,6 +275,22 @@ class EndpointRun:
         def upcoming() -> Optional[Window]:
             return queue[0] if queue else walk.peek()
 
+        def narrowed(window: Window) -> None:
+            """The span narrowed below `window`: it, and every window after it, is asked
+            narrower, each one wider than WeChat has accepted alone (the queue's rule);
+            those already in flight are dropped and asked again, in order."""
+            left = walk.remaining()
+            walk.span = spans.days
+            pending = [window, *(later for later, _ in inflight), *queue]
+            for _, future in inflight:
+                future.cancel()
+            inflight.clear()
+            queue.clear()
+            queue.extend(
+                part for w in pending for part in ([w] if w in retrying else self._cut(w, history))
+            )
+            run.progress.planned(walk.remaining() - left + len(queue) - len(pending))
+
         while queue or walk or inflight:
             # the first window goes alone: an endpoint that is forbidden, retired or failing
             # costs one call, not a whole lookahead of them; so does one wider than WeChat
@@ -317,25 +335,9 @@ class EndpointRun:
                 continue  # still set aside, and still named in sync_log
             if error is not None:
                 kind = error_kind(error)
-                if kind is ErrorKind.DATE_RANGE:
-                    left = walk.remaining()
-                    if spans.refused(window):
-                        # too long: it, and every window after it, is asked narrower, each
-                        # one wider than WeChat has accepted alone (the queue's rule); those
-                        # already in flight are dropped and asked again, in order
-                        walk.span = spans.days
-                        pending = [window, *(later for later, _ in inflight), *queue]
-                        for _, future in inflight:
-                            future.cancel()
-                        inflight.clear()
-                        queue.clear()
-                        queue.extend(
-                            part
-                            for w in pending
-                            for part in ([w] if w in retrying else self._cut(w, history))
-                        )
-                        run.progress.planned(walk.remaining() - left + len(queue) - len(pending))
-                        continue
+                if kind is ErrorKind.DATE_RANGE and spans.refused(window):
+                    narrowed(window)  # too long
+                    continue
                 if kind is ErrorKind.NOT_READY and window.days > 1:
                     # its newest days unfinished: the halves can still commit
                     ask_first(list(halve(window)))
@@ -347,6 +349,13 @@ class EndpointRun:
                 # never to be fetched
                 run.progress.planned(-(len(queue) + walk.remaining() + len(inflight)))
                 return
+            if fetched.batch is not None and _misses_periods(window, fetched.batch, endpoint):
+                # WeChat answered fewer weeks or months than asked: read as the current
+                # docs' one period a request (unconfirmed, reference §11), not as periods
+                # with no activity; asked again one period at a time
+                spans.one_period()
+                narrowed(window)
+                continue
             self._landed(window, fetched, history)
             if self.tables.full:
                 yield from self.tables.flush()
@@ -413,8 +422,17 @@ class EndpointRun:
         stop = self.run.client.transport.stopped
         if history and stop is not None and pauses_history(stop):
             self.log.account_problem = account_problem(stop)
+            self.log.errcode, _ = error_code(stop)
             return
         _stop(self.log, self.endpoint, self.run, window, error)
+
+
+def _misses_periods(window: Window, batch: Batch, endpoint: Endpoint) -> bool:
+    """Whether an answer to several weeks or months has no row for one of them."""
+    if not window.is_period or window.days <= 1:
+        return False
+    labels = {row[endpoint.date_field] for row in batch.rows}
+    return any(period not in labels for period in periods_of(window))
 
 
 def pauses_history(stop: Exception) -> bool:

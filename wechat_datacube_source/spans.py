@@ -57,6 +57,12 @@ class LearnedSpan:
         self._save()
         return True
 
+    def one_period(self) -> None:
+        """WeChat answered a request of several weeks or months with fewer of them: one
+        period a request from now on."""
+        self.days, self.accepted = 1, 1
+        self._save()
+
     def _save(self) -> None:
         self._state[SPAN_KEY] = {"days": self.days, "accepted": self.accepted}
 

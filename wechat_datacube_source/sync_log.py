@@ -131,7 +131,7 @@ class SyncLog:
         if description is None:
             return
         self.notes.append(description)
-        if self.status == "ok":
+        if self.status in ("ok", BACKFILLING):
             self.status = "partial"
         logger.warning(
             "%s: %s", self.endpoint.table, self.run.redact(description), extra={PROBLEM: True}

@@ -177,7 +177,7 @@ def split(window: Window, endpoint: Endpoint, span: int) -> List[Window]:
 def halve(window: Window) -> Tuple[Window, Window]:
     """Split a window of several days (or periods) in two, for a retry after `61501` or a
     window whose body fails to parse."""
-    units = _units_of(window)
+    units = periods_of(window)
     if len(units) < 2:
         raise ValueError(f"window {window} cannot be split")
     middle = len(units) // 2
@@ -189,7 +189,7 @@ def _units_window(units: Sequence[date], grain: Grain) -> Window:
     return Window(units[0], units[-1], units[-1], period_end(units[-1], grain), grain)
 
 
-def _units_of(window: Window) -> List[date]:
+def periods_of(window: Window) -> List[date]:
     """The days, or the first days of the periods, that `window` asks for."""
     units, unit = [], window.begin
     while unit <= window.end:

@@ -30,6 +30,8 @@ Mutation = Literal[
     "outside",  # extra rows dated long before and after the request
     "provisional",  # metrics of rows dated on `dates` halved: numbers WeChat revises later
     "wild",  # shapes other projects saw WeChat send (reference §11.12): see server._wild
+    "first_period",  # weeks or months asked: only the first one's rows (the current docs'
+    # "必须为同一天", one period a request, read by a server that ignores end_date)
 ]
 TOKEN_ROUTES = "token"
 

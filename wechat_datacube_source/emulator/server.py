@@ -565,6 +565,9 @@ def _mutated(
         ]
     elif mutation == "wild":
         items = _wild(items, endpoint)
+    elif mutation == "first_period" and items:
+        first = min(item[endpoint.date_field] for item in items)
+        items = [item for item in items if item[endpoint.date_field] == first]
     revised = {day.isoformat() for day in days}
     for item in items:
         for row in _metric_holders(item, endpoint):
