@@ -94,14 +94,10 @@ def _units(endpoint: Endpoint, start: date, end: date) -> List[date]:
     return units
 
 
-def _window(endpoint: Endpoint, first: date, last: date) -> Window:
-    """The window asking the units `first..last` (days, or first days of periods)."""
-    return _units_window((first, last), endpoint.grain)
-
-
 def window_of(endpoint: Endpoint, begin: date, end: date) -> Window:
-    """The window that asks `begin..end` of `endpoint` (as `str(window)` wrote it)."""
-    return _window(endpoint, begin, end)
+    """The window that asks `begin..end` of `endpoint` (as `str(window)` wrote it): the
+    units (days, or first days of periods) from `begin` to `end`."""
+    return _units_window((begin, end), endpoint.grain)
 
 
 class Walk:
@@ -118,7 +114,6 @@ class Walk:
     ) -> None:
         self.endpoint = endpoint
         self.span = span
-        self.newest_first = newest_first
         units = _units(endpoint, start, end)
         self._units = units[::-1] if newest_first else units
         self._next = 0
@@ -136,11 +131,7 @@ class Walk:
 
     def remaining(self) -> int:
         """Windows still to take, at the current span."""
-        count, at = 0, self._next
-        while at < len(self._units):
-            at = self._cut(at)[1]
-            count += 1
-        return count
+        return len(self.windows())
 
     def windows(self) -> List[Window]:
         """Every window still to take, at the current span, in walk order."""
@@ -158,7 +149,7 @@ class Walk:
         while last + 1 < len(units) and abs((units[last + 1] - first).days) < self.span:
             last += 1
         oldest, newest = sorted((first, units[last]))
-        return _window(self.endpoint, oldest, newest), last + 1
+        return window_of(self.endpoint, oldest, newest), last + 1
 
 
 def plan_windows(
