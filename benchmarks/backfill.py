@@ -344,7 +344,7 @@ def daily_child(days: int, folder: str) -> Dict[str, Any]:
     """A daily run on the data `scaling_child(days, folder)` loaded."""
     with emulator(0.0) as api:
         start = last_complete_day() - timedelta(days=days - 1)
-        _, daily = connector(api, DEFAULT_TABLES, start, Path(folder), f"scale{days}", runs=2)
+        [daily] = connector(api, DEFAULT_TABLES, start, Path(folder), f"scale{days}")
     return asdict(daily)
 
 
@@ -375,9 +375,10 @@ def in_child(call: str, *arguments: Any) -> Any:
     with tempfile.TemporaryDirectory() as folder:
         listed = ", ".join(map(repr, (*arguments, folder)))
         code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.{call}({listed})))"
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if out.returncode:
+            sys.stderr.write(out.stderr)  # the child's traceback, or nothing if it was killed
+            raise RuntimeError(f"{call}{arguments} exited with {out.returncode}")
         return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -472,7 +473,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     comparison: Dict[str, float] = {}
     start = last_complete_day() - timedelta(days=args.days - 1)
     with tempfile.TemporaryDirectory() as folder, emulator(args.latency) as api:
-        backfill, daily = connector(api, DEFAULT_TABLES, start, Path(folder), "connector", runs=2)
+        backfill, daily = connector(api, DEFAULT_TABLES, start, Path(folder), "connector", runs=1)
         floor = bare_http_loop(api, DEFAULT_TABLES, start)
         results += [backfill, daily, floor]
         comparison["connector_wall_over_floor_wall"] = backfill.wall_s / floor.wall_s

@@ -8,6 +8,7 @@ import re
 import select
 import struct
 import subprocess
+import sys
 import termios
 import time
 from datetime import timedelta
@@ -513,12 +514,36 @@ def test_a_file_a_load_holds_is_said_in_one_line(demo_folder: Path) -> None:
 
 def test_the_commands_keep_duckdb_small_unless_told_otherwise(demo_folder: Path) -> None:
     # DuckDB's memory limit is what a load's peak memory follows (README, "Memory")
-    setting = "SELECT current_setting('memory_limit') AS m"
+    setting = "SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t"
     done = run_command(demo_folder, "sql", setting, env={})
     assert done.returncode == 0, done.stderr
-    assert _cells(done.stdout)[1] == ["122.0", "MiB"]  # 128 MB
+    assert _cells(done.stdout)[1] == ["122.0", "MiB", "1"]  # 128 MB, one thread
     # any setting of the user's wins
     told = {"DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG": '{"memory_limit": "1GB"}'}
     done = run_command(demo_folder, "sql", setting, env=told)
     assert done.returncode == 0, done.stderr
-    assert _cells(done.stdout)[1] == ["953.6", "MiB"]
+    assert _cells(done.stdout)[1][:2] == ["953.6", "MiB"]
+
+
+@pytest.mark.parametrize(
+    "destination, told, workers",
+    [("duckdb", {}, "2"), ("postgres", {}, "None"), ("duckdb", {"LOAD__WORKERS": "7"}, "7")],
+)
+def test_load_jobs_are_few_into_duckdb_only(
+    destination: str, told: Dict[str, str], workers: str
+) -> None:
+    """Two load jobs at a time keep DuckDB's merges inside its memory limit; a remote
+    warehouse keeps dlt's default, and the user's setting wins (in a process of its own:
+    the defaults are the process's configuration)."""
+    code = (
+        "import dlt; from wechat_datacube_source.memory_defaults import use_memory_defaults; "
+        f"use_memory_defaults({destination!r}); print(dlt.config.get('load.workers'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **told},
+        check=True,
+    )
+    assert done.stdout.split() == [workers]

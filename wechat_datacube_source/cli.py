@@ -152,7 +152,7 @@ def _exits(command: Callable[..., int]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run(**options: Any) -> None:
-        use_memory_defaults()
+        use_memory_defaults(options.get("destination") or "duckdb")
         try:
             code = command(**options)
         except (ConfigurationError, ConfigurationException) as error:
