@@ -332,12 +332,7 @@ def backfill_then_daily_child(days: int, folder: str) -> Dict[str, Any]:
     """A zero-latency backfill of `days` days, then a daily run on its data in a process of
     its own, as a scheduler runs it (the backfill's heap would count in the same process)."""
     backfill = scaling_child(days, folder)
-    code = (
-        f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; "
-        f"print(json.dumps(backfill.daily_child({days}, {folder!r})))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return {"backfill": backfill, "daily": json.loads(out.stdout.strip().splitlines()[-1])}
+    return {"backfill": backfill, "daily": child("daily_child", days, folder)}
 
 
 def daily_child(days: int, folder: str) -> Dict[str, Any]:
@@ -373,13 +368,18 @@ def in_child(call: str, *arguments: Any) -> Any:
     """`backfill.<call>(*arguments, folder)` in a child process of its own (its own peak RSS),
     with a temporary folder; what it returned, through JSON."""
     with tempfile.TemporaryDirectory() as folder:
-        listed = ", ".join(map(repr, (*arguments, folder)))
-        code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.{call}({listed})))"
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        if out.returncode:
-            sys.stderr.write(out.stderr)  # the child's traceback, or nothing if it was killed
-            raise RuntimeError(f"{call}{arguments} exited with {out.returncode}")
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return child(call, *arguments, folder)
+
+
+def child(call: str, *arguments: Any) -> Any:
+    """`backfill.<call>(*arguments)` in a child process; what it returned, through JSON."""
+    listed = ", ".join(map(repr, arguments))
+    code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import backfill; print(json.dumps(backfill.{call}({listed})))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+        sys.stderr.write(out.stderr)  # the child's traceback, or nothing if it was killed
+        raise RuntimeError(f"{call}{arguments} exited with {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def scaling(sizes: Sequence[int]) -> List[Result]:
