@@ -112,6 +112,13 @@ def test_each_table_gets_the_documented_types_and_keys(
             merge = [n for n, c in table["columns"].items() if c.get("merge_key")]
             assert primary == ["app_id", *keys[table_name]], table_name
             assert merge == list(merge_keys[table_name]), table_name
+            # ...and written as SQL, which dlt deletes by (resources.replacing_days)
+            scope = table.get("x-merge-destination-scope")
+            if merge:
+                day = f"s.{endpoint.date_field} = {table_name}.{endpoint.date_field}"
+                assert f"s.app_id = {table_name}.app_id AND {day}" in str(scope), table_name
+            else:
+                assert scope is None, table_name
             assert all(table["columns"][n].get("nullable") is False for n in primary)
     # every declared column of the 32 tables of the 24 endpoints (their own, child and summary
     # tables): a table left out of `table_columns` or of the schema fails here

@@ -3,6 +3,7 @@
 Every test here runs on DuckDB and on PostgreSQL.
 """
 
+import logging
 from datetime import date, timedelta
 from typing import Any, Dict, List
 
@@ -11,6 +12,7 @@ import pytest
 import time_machine
 
 from tests.helpers import (
+    DEMO_APP_ID,
     LAST_COMPLETE,
     days,
     last_sync_log,
@@ -67,6 +69,56 @@ def test_rerunning_is_idempotent(pipeline: dlt.Pipeline, api: Emulator) -> None:
             f"SELECT {key}, COUNT(*) FROM wechat.{table} GROUP BY {key} HAVING COUNT(*) > 1",
         )
         assert duplicates == []
+
+
+class Warnings(logging.Handler):
+    """The messages a logger passed on (after its filters)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_refetched_day_replaces_that_days_rows_of_that_account_only(
+    pipeline: dlt.Pipeline, api: Emulator
+) -> None:
+    warned = Warnings()
+    logging.getLogger("dlt").addHandler(warned)
+    run(pipeline, api, resources=["user_summary"])
+    columns = list(pipeline.default_schema.get_table_columns("user_summary"))
+    settled = LAST_COMPLETE - timedelta(days=20)  # long before the refresh window
+
+    def add_row(app_id: str, day: date) -> None:
+        """A copy of the account's row of `day` under a channel WeChat never sent."""
+        chosen = {"app_id": f"'{app_id}'", "user_source": "9999"}
+        picked = ", ".join(chosen.get(name, name) for name in columns)
+        query(
+            pipeline,
+            f"INSERT INTO wechat.user_summary ({', '.join(columns)}) SELECT {picked} "  # noqa: S608
+            f"FROM wechat.user_summary WHERE ref_date = '{day}' AND user_source = 0",
+        )
+
+    # a row WeChat no longer sends for a re-fetched day, the same of another account, and of
+    # a day no later run asks for again
+    add_row(DEMO_APP_ID, LAST_COMPLETE)
+    add_row("wx_another_account", LAST_COMPLETE)
+    add_row(DEMO_APP_ID, settled)
+    run(pipeline, api, resources=["user_summary"])
+    added = query(
+        pipeline, "SELECT app_id, ref_date FROM wechat.user_summary WHERE user_source = 9999"
+    )
+    assert sorted(added) == sorted([(DEMO_APP_ID, settled), ("wx_another_account", LAST_COMPLETE)])
+    # the merge key and the destination scope that says the same go without dlt's warning,
+    # which stays for tables not ours
+    assert not [message for message in warned.messages if "destination_scope" in message]
+    logging.getLogger("dlt").warning(
+        "Table `their_table` has `merge_key` and `destination_scope`. The destination scope wins"
+    )
+    logging.getLogger("dlt").removeHandler(warned)
+    assert [message for message in warned.messages if "their_table" in message]
 
 
 def test_a_later_day_fetches_only_the_refresh_windows(
