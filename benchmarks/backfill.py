@@ -57,7 +57,7 @@ import dlt  # noqa: E402
 import duckdb  # noqa: E402
 import requests  # noqa: E402
 
-from wechat_datacube_source import wechat_datacube  # noqa: E402
+from wechat_datacube_source import scope_day_merges, wechat_datacube  # noqa: E402
 from wechat_datacube_source.catalog import BY_TABLE, DEFAULT_TABLES  # noqa: E402
 from wechat_datacube_source.clock import last_complete_day  # noqa: E402
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET  # noqa: E402
@@ -213,6 +213,7 @@ def connector(
             keep_raw_responses=keep_raw_responses,
             max_calls=max_calls,
         )
+        scope_day_merges(source, "duckdb")
         began = time.perf_counter()
         pipeline.extract(source)
         extract_rss = peak_rss_mb()

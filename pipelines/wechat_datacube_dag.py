@@ -28,7 +28,7 @@ import tempfile
 import dlt
 import pendulum
 
-from wechat_datacube_source import account_sources, raise_on_incomplete
+from wechat_datacube_source import account_sources, raise_on_incomplete, scope_day_merges
 from wechat_datacube_source.targets import DATASET_NAME
 from wechat_datacube_source.views import create_views
 
@@ -62,6 +62,7 @@ def load_account(pipeline_name: str) -> None:
     (account,) = [a for a in account_sources() if a.pipeline_name == pipeline_name]
     with tempfile.TemporaryDirectory() as folder:
         pipeline = account_pipeline(pipeline_name, folder)
+        scope_day_merges(account.source, pipeline.destination.destination_name)
         load_info = pipeline.run(account.source)
         print(load_info)
         raise_on_incomplete(pipeline, load_info)

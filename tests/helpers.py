@@ -11,7 +11,7 @@ import dlt
 import duckdb
 from dlt.common.pipeline import LoadInfo
 
-from wechat_datacube_source import wechat_datacube
+from wechat_datacube_source import scope_day_merges, wechat_datacube
 from wechat_datacube_source.catalog import BY_TABLE
 from wechat_datacube_source.emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator, FaultRule
 from wechat_datacube_source.settings import BEIJING
@@ -47,7 +47,10 @@ def source(api: Emulator, **settings: Any) -> Any:
 
 
 def run(pipeline: dlt.Pipeline, api: Emulator, **settings: Any) -> LoadInfo:
-    info = pipeline.run(source(api, **settings))
+    # as the commands load: into DuckDB with the merge by day (day_merges.py)
+    prepared = source(api, **settings)
+    scope_day_merges(prepared, pipeline.destination.destination_name)
+    info = pipeline.run(prepared)
     info.raise_on_failed_jobs()
     return info
 

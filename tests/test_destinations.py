@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.helpers import LAST_COMPLETE, NOT_DATA, ROOT, make_pipeline, run, snapshot, source
+from wechat_datacube_source import scope_day_merges
 from wechat_datacube_source.catalog import BY_TABLE, ENDPOINTS, SUMMARY_KEY, table_columns
 from wechat_datacube_source.emulator import Emulator
 
@@ -112,13 +113,6 @@ def test_each_table_gets_the_documented_types_and_keys(
             merge = [n for n, c in table["columns"].items() if c.get("merge_key")]
             assert primary == ["app_id", *keys[table_name]], table_name
             assert merge == list(merge_keys[table_name]), table_name
-            # ...and written as SQL, which dlt deletes by (resources.replacing_days)
-            scope = table.get("x-merge-destination-scope")
-            if merge:
-                day = f"s.{endpoint.date_field} = {table_name}.{endpoint.date_field}"
-                assert f"s.app_id = {table_name}.app_id AND {day}" in str(scope), table_name
-            else:
-                assert scope is None, table_name
             assert all(table["columns"][n].get("nullable") is False for n in primary)
     # every declared column of the 32 tables of the 24 endpoints (their own, child and summary
     # tables): a table left out of `table_columns` or of the schema fails here
@@ -127,3 +121,31 @@ def test_each_table_gets_the_documented_types_and_keys(
     assert mapper.to_destination_type(log["columns"]["started_at"], log) == documented["timestamp"]
     raw = schema.get_table("raw_responses")
     assert mapper.to_destination_type(raw["columns"]["fetched_at"], raw) == documented["timestamp"]
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "postgres", "bigquery", "filesystem"])
+def test_only_duckdb_merges_delete_by_the_day_alone(
+    tmp_path: Path, api: Emulator, destination: str
+) -> None:
+    """Into DuckDB every table merged by day deletes by (app_id, day) alone, a SQL scope that
+    DuckDB plans as a join (day_merges.py); elsewhere dlt's own delete stays."""
+    pipeline = make_pipeline(tmp_path, name=f"wechat_{destination}", destination=destination)
+    prepared = source(api, start_date=START, include_ad_stats=True)
+    scope_day_merges(prepared, pipeline.destination.destination_name)
+    pipeline.extract(prepared)
+    schema = pipeline.default_schema
+    scoped = 0
+    for endpoint in ENDPOINTS:
+        by_day = [endpoint.table, *(endpoint.child_table(child) for child in endpoint.children)]
+        for table_name in by_day:
+            scope = schema.get_table(table_name).get("x-merge-destination-scope")
+            if destination != "duckdb":
+                assert scope is None, table_name
+                continue
+            day = f's."{endpoint.date_field}" = {{table}}."{endpoint.date_field}"'
+            assert f's."app_id" = {{table}}."app_id" AND {day}' in str(scope), table_name
+            scoped += 1
+        if endpoint.summary_table is not None:
+            assert "x-merge-destination-scope" not in schema.get_table(endpoint.summary_table)
+    by_day_tables = sum(1 + len(endpoint.children) for endpoint in ENDPOINTS)
+    assert scoped == (by_day_tables if destination == "duckdb" else 0)

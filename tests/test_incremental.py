@@ -87,6 +87,13 @@ def test_a_refetched_day_replaces_that_days_rows_of_that_account_only(
 ) -> None:
     warned = Warnings()
     logging.getLogger("dlt").addHandler(warned)
+    try:
+        check_refetched_days(pipeline, api, warned)
+    finally:
+        logging.getLogger("dlt").removeHandler(warned)
+
+
+def check_refetched_days(pipeline: dlt.Pipeline, api: Emulator, warned: "Warnings") -> None:
     run(pipeline, api, resources=["user_summary"])
     columns = list(pipeline.default_schema.get_table_columns("user_summary"))
     settled = LAST_COMPLETE - timedelta(days=20)  # long before the refresh window
@@ -117,7 +124,6 @@ def test_a_refetched_day_replaces_that_days_rows_of_that_account_only(
     logging.getLogger("dlt").warning(
         "Table `their_table` has `merge_key` and `destination_scope`. The destination scope wins"
     )
-    logging.getLogger("dlt").removeHandler(warned)
     assert [message for message in warned.messages if "their_table" in message]
 
 

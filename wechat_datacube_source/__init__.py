@@ -32,6 +32,7 @@ from .accounts import account_settings, configured_accounts, pipeline_name_for
 from .catalog import ENDPOINTS, Endpoint
 from .clock import last_complete_day
 from .config import SourceConfig, validate
+from .day_merges import scope_day_merges
 from .errors import (
     ConfigurationError,
     IncompleteRunError,
@@ -63,6 +64,7 @@ __all__ = [
     "wechat_datacube_accounts",
     "AccountSource",
     "raise_on_incomplete",
+    "scope_day_merges",
     "ENDPOINTS",
     "ConfigurationError",
     "IncompleteRunError",

@@ -22,6 +22,7 @@ from dlt.common.exceptions import MissingDependencyException, TerminalException
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from .day_merges import scope_day_merges
 from .errors import ConfigurationError
 from .run_summary import EndpointResult, needs_rerun, results_of_loads, run_results
 from .safe_text import shortened
@@ -90,6 +91,7 @@ def check_destination(pipeline: dlt.Pipeline) -> None:
 def load_source(pipeline: dlt.Pipeline, source: Any) -> LoadOutcome:
     """Loads `source`, after finishing (or, if it cannot be finished, aborting) what an
     earlier run left behind."""
+    scope_day_merges(source, pipeline.destination.destination_name)
     outcome = LoadOutcome()
     if pipeline.has_pending_data:
         # dlt's run() would load the old package and skip the new extract

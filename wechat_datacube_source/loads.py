@@ -20,6 +20,7 @@ from .accounts import account_settings, configured_accounts
 from .catalog import BY_TABLE
 from .clock import last_complete_day
 from .console import Console, named
+from .day_merges import scope_day_merges
 from .emulator import DEMO_APP_ID, DEMO_APP_SECRET, Emulator
 from .loading import LoadOutcome, check_destination, load_source
 from .progress_display import ProgressDisplay
@@ -196,6 +197,7 @@ def rebuild(job: LoadJob, console: Console, demo: bool) -> int:
     failed = False
     for pipeline, app_id in targets:
         source, outcomes = rebuild_source(pipeline, tables, app_id)
+        scope_day_merges(source, pipeline.destination.destination_name)
         pipeline.run(source).raise_on_failed_jobs()
         for outcome in outcomes:
             if outcome.answers or outcome.failed:

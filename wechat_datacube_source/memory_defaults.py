@@ -4,7 +4,7 @@ With dlt's and DuckDB's own defaults, loading is what takes the memory, not fetc
 may use 80 % of the machine's RAM, and a daily run on ten years of data peaked at ~850 MB
 (README, "Memory", has the figures). Into DuckDB these defaults load with a memory limit of
 128 MB, one DuckDB thread and two load jobs at a time, DuckDB free to write rows in any order
-(they are merged on their keys anyway): with the merge by day (`resources.replacing_days`)
+(they are merged on their keys anyway): with the merge by day (`day_merges.py`)
 ~210 MB for that daily run, and faster.
 
 Each part is measured, not guessed: under 128 MB a 10-year backfill's merges run out of

@@ -46,10 +46,9 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, Deque, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 import dlt
-from dlt.common.schema.typing import TDeleteInsertStrategyDict
 from dlt.extract.resource import DltResource
 from dlt.sources import incremental as Incremental
 
@@ -588,50 +587,6 @@ def _fetch_window(
     return fetched
 
 
-def replacing_days(table: str, date_field: str) -> TDeleteInsertStrategyDict:
-    """The merge of a table with the merge key (`app_id`, `date_field`): each staged day of an
-    account replaces that day's rows (rows gone from a re-fetched day go too), and the primary
-    key deduplicates what is staged.
-
-    dlt deletes the rows that match the primary key OR the merge key. The primary key holds
-    the merge key, so the OR selects no more rows, but DuckDB cannot plan an OR in a correlated
-    subquery as a join: it collects every key of the destination table first. That cost grew
-    with the table: 55 MB for one daily merge into ten years of `user_read_hour`, and a daily run
-    on ten years peaked at ~320 MB. dlt's `destination_scope`, the merge key written as SQL,
-    puts it alone in the delete: a semi join on the staged keys, ~2 MB. The table is named
-    bare, not as `{table}`: every SQL destination takes the bare name as the delete target's
-    alias (BigQuery takes no qualified path), and unquoted, a destination that folds names
-    (Snowflake) folds it as it folded the table's. The `merge_key` hint stays, for what reads
-    the schema, and because a pipeline's stored schema keeps it anyway: `_ScopedMergeNotice`."""
-    _SCOPED_TABLES.add(table)
-    matched = " AND ".join(f"s.{column} = {table}.{column}" for column in ("app_id", date_field))
-    # the names are the catalog's, not input
-    scope = f"EXISTS (SELECT 1 FROM {{staging_table}} AS s WHERE {matched})"  # noqa: S608
-    return {
-        "disposition": "merge",
-        "strategy": "delete-insert",
-        "destination_scope": scope,
-    }
-
-
-_SCOPED_TABLES: Set[str] = set()
-
-
-class _ScopedMergeNotice(logging.Filter):
-    """Drops dlt's warning that a table has both a `merge_key` and a `destination_scope`
-    (and that the scope wins), for the tables of `replacing_days` only: there both say the
-    same, on purpose, and the warning would come once per table and run."""
-
-    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003
-        message = record.getMessage()
-        if "has `merge_key` and `destination_scope`" not in message:
-            return True
-        return not any(f"Table `{table}` " in message for table in _SCOPED_TABLES)
-
-
-logging.getLogger("dlt").addFilter(_ScopedMergeNotice())
-
-
 def declare_tables(resource: DltResource, endpoint: Endpoint) -> None:
     """The hints of every table `resource` writes for `endpoint`: its own, its child and
     summary tables (merged), `sync_log` and `raw_responses` (appended)."""
@@ -663,14 +618,13 @@ def declare_tables(resource: DltResource, endpoint: Endpoint) -> None:
         table = endpoint.child_table(child)
         resource.apply_hints(
             table_name=table,
-            write_disposition=replacing_days(table, endpoint.date_field),
+            write_disposition="merge",
             columns=columns[table],
             primary_key=("app_id", *endpoint.child_key(child)),
             merge_key=("app_id", endpoint.date_field),
             create_table_variant=True,
         )
     resource.apply_hints(
-        write_disposition=replacing_days(endpoint.table, endpoint.date_field),
         primary_key=("app_id", *endpoint.primary_key),
         merge_key=("app_id", endpoint.date_field),
         columns=columns[endpoint.table],
