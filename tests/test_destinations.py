@@ -149,3 +149,13 @@ def test_only_duckdb_merges_delete_by_the_day_alone(
             assert "x-merge-destination-scope" not in schema.get_table(endpoint.summary_table)
     by_day_tables = sum(1 + len(endpoint.children) for endpoint in ENDPOINTS)
     assert scoped == (by_day_tables if destination == "duckdb" else 0)
+
+
+def test_a_write_disposition_of_the_users_own_stays(api: Emulator) -> None:
+    prepared = source(api, resources=["user_summary", "user_read"])
+    prepared.user_read.apply_hints(write_disposition="append")
+    scope_day_merges(prepared, "duckdb")
+    scope_day_merges(prepared, "duckdb")  # twice: the scope, given once, stays
+    assert prepared.user_read.write_disposition == "append"
+    given = prepared.user_summary.write_disposition
+    assert isinstance(given, dict) and "destination_scope" in given

@@ -34,7 +34,8 @@ def scope_day_merges(source: Any, destination_name: str) -> None:
         return
     for resource in source.resources.values():
         endpoint = BY_TABLE.get(resource.name)
-        if endpoint is None:
+        # a write disposition of the user's own (or this one, given already) stays as it is
+        if endpoint is None or resource.write_disposition != "merge":
             continue
         for child in endpoint.children:
             table = endpoint.child_table(child)
