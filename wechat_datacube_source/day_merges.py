@@ -16,14 +16,19 @@ them is dropped for these tables.
 """
 
 import logging
-from typing import Any, Set
+from typing import Any, FrozenSet
 
 from dlt.common.schema.typing import TDeleteInsertStrategyDict
 
-from .catalog import BY_TABLE
+from .catalog import BY_TABLE, ENDPOINTS
 
 DESTINATION: str = "duckdb"
-_SCOPED_TABLES: Set[str] = set()
+# every endpoint's own table and its child tables: the tables merged by (app_id, day)
+BY_DAY_TABLES: FrozenSet[str] = frozenset(
+    table
+    for endpoint in ENDPOINTS
+    for table in (endpoint.table, *(endpoint.child_table(child) for child in endpoint.children))
+)
 
 
 def scope_day_merges(source: Any, destination_name: str) -> None:
@@ -44,9 +49,7 @@ def scope_day_merges(source: Any, destination_name: str) -> None:
                 write_disposition=by_day(endpoint.date_field),
                 create_table_variant=True,
             )
-            _SCOPED_TABLES.add(table)
         resource.apply_hints(write_disposition=by_day(endpoint.date_field))
-        _SCOPED_TABLES.add(endpoint.table)
 
 
 def by_day(date_field: str) -> TDeleteInsertStrategyDict:
@@ -62,14 +65,14 @@ def by_day(date_field: str) -> TDeleteInsertStrategyDict:
 
 class _ScopedMergeNotice(logging.Filter):
     """Drops dlt's warning that a table has both a `merge_key` and a `destination_scope`, for
-    the tables `scope_day_merges` scoped only: there both say the same, on purpose, and the
-    warning would come once per table and run."""
+    the tables merged by day only: there both say the same, on purpose, and the warning would
+    come once per table and run."""
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003
         message = str(record.msg)
         if "has `merge_key` and `destination_scope`" not in message:
             return True
-        return not any(f"Table `{table}` " in message for table in _SCOPED_TABLES)
+        return not any(f"Table `{table}` " in message for table in BY_DAY_TABLES)
 
 
 logging.getLogger("dlt").addFilter(_ScopedMergeNotice())
