@@ -4,6 +4,7 @@
     wechat-datacube run                      # your account(s), from .dlt/secrets.toml
     wechat-datacube sql "SELECT count(*) FROM user_summary"
     wechat-datacube status                   # per account and table: loaded through, problems
+    wechat-datacube report                   # an HTML report with charts and data health
     wechat-datacube emulator --port 8080     # the emulated API, for your own tests
 
 Built with click (which dlt depends on already): subcommands sharing option groups, typed
@@ -18,7 +19,7 @@ import contextlib
 import functools
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
@@ -42,6 +43,8 @@ from .loads import (
 )
 from .memory_defaults import use_memory_defaults
 from .reading import QueryRefused, account_status, query
+from .report_data import DEFAULT_REPORT_DAYS, read_report
+from .report_page import LANGUAGES, REPORT_FILE, render
 from .settings import PIPELINE_NAME
 from .targets import DATASET_NAME, DEMO_PIPELINE_NAME, DUCKDB_FILE, Target
 from .version import __version__
@@ -297,6 +300,57 @@ def status(**options: Any) -> int:
             console.say(line)
     console.say(f"in {target.describe()}")
     return EXIT_INCOMPLETE if unhealthy else EXIT_OK
+
+
+@command.command(short_help="Write an HTML report of what is loaded: charts and data health.")
+@_target_options
+@click.option("--accounts", help="comma-separated app_ids (default: every account in the dataset)")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=DEFAULT_REPORT_DAYS,
+    show_default=True,
+    help="days shown, ending on the newest day loaded",
+)
+@click.option("--until", help="last day shown, YYYY-MM-DD (default: the newest day loaded)")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=REPORT_FILE,
+    show_default=True,
+    help="the HTML file to write",
+)
+@click.option(
+    "--language", type=click.Choice(LANGUAGES), default="en", show_default=True, help="labels"
+)
+@_exits
+def report(**options: Any) -> int:
+    """Write one self-contained HTML file (no server, no network) with each account's
+    followers, content, messages, ad revenue and a data-health calendar per endpoint."""
+    target = _target(options)
+    console = _console(quiet=True)
+    until = _day_option(options["until"], "until")
+    _check_loaded(target)
+    wanted = [a.strip() for a in (options["accounts"] or "").split(",") if a.strip()]
+    try:
+        reports = read_report(target.dataset_reader(), wanted or None, options["days"], until)
+    except (DatabaseException, DestinationConnectionError) as error:
+        return _unreadable(console, target, error)
+    output: Path = options["output"]
+    output.write_text(render(reports, options["language"]), encoding="utf-8")
+    console.say(f"report of {len(reports)} account(s) written to {output.resolve()}")
+    return EXIT_OK
+
+
+def _day_option(value: Optional[str], name: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date: write YYYY-MM-DD", param_hint=f"--{name}"
+        ) from None
 
 
 @command.command(short_help="Serve the emulated WeChat API.")

@@ -38,6 +38,9 @@ STREAK_KEY = "failing_window"
 SET_ASIDE_KEY = "set_aside_windows"
 """{"2026-06-01..2026-06-07": "the problem"} in the resource state."""
 
+SET_ASIDE_NOTE = "set aside after failing to parse"
+"""The words `sync_log.message` says set-aside windows with (the report finds them by it)."""
+
 
 @dataclass
 class PayloadFailures:
@@ -117,8 +120,8 @@ class PayloadFailures:
             return None
         listed = "; ".join(f"{text} ({problem})" for text, problem in sorted(aside.items()))
         return (
-            f"{len(aside)} window(s) set aside after failing to parse on {self.threshold} runs "
-            f"in a row, their bodies kept in raw_responses and asked again on every run: {listed}"
+            f"{len(aside)} window(s) {SET_ASIDE_NOTE} on {self.threshold} runs in a row, their "
+            f"bodies kept in raw_responses and asked again on every run: {listed}"
         )
 
     def _window(self, text: str) -> Window:

@@ -1,0 +1,303 @@
+# ruff: noqa: S608 (the only values in the SQL are dates and app_ids quoted by `_text`)
+"""What the report shows, read from the loaded dataset: one `AccountReport` per account.
+
+Everything is read through dlt's dataset API (`reading.query`), so the report works on any
+destination dlt reads, and on the ready-made views where they answer the question already
+(their labels included). A table or view that is not there (the ad tables of an account
+without ads, a dataset loaded with `--no-views`) leaves its chart out and says so, rather
+than failing the report.
+
+The data-health calendar is built from `sync_log`: each run's loaded ranges (fresh and
+history), the windows its latest run set aside, and the days its latest run asked for and
+could not load.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from dlt.destinations.exceptions import DatabaseUndefinedRelation
+
+from .catalog import BY_TABLE
+from .errors import ConfigurationError
+from .reading import LOADED, TableStatus, account_status, query
+from .set_aside import SET_ASIDE_NOTE
+from .sync_log import SYNC_LOG_TABLE
+from .windows import period_end, period_start
+
+Rows = List[Tuple[Any, ...]]
+
+LOADED_DAY = "loaded"
+NOT_READY = "not_ready"
+FAILED = "failed"
+SET_ASIDE = "set_aside"
+NOT_LOADED = "not_loaded"
+HEALTH_STATES = (LOADED_DAY, NOT_READY, FAILED, SET_ASIDE, NOT_LOADED)
+"""A day of an endpoint, in the order the calendar's legend lists them."""
+
+NOT_READY_DAYS = 3
+"""The newest days of a daily endpoint that WeChat may still be computing (reference §1.2)."""
+
+_WINDOW = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2}) \(")
+
+
+@dataclass
+class AccountReport:
+    """One account's data for the report's charts; an empty list is a chart with no data."""
+
+    app_id: str
+    first_day: date
+    last_day: date
+    followers: Rows = field(default_factory=list)
+    """(ref_date, followers)"""
+    channels: Rows = field(default_factory=list)
+    """(ref_date, channel_en, channel_zh, new_user, cancel_user)"""
+    top_articles: Rows = field(default_factory=list)
+    """(title, published_on, readers_first_7_days, readers_first_30_days, sharers_first_7)"""
+    read_sources: Rows = field(default_factory=list)
+    """(source_en, source_zh, readers)"""
+    shares: Rows = field(default_factory=list)
+    """(ref_date, scene_en, scene_zh, share_count)"""
+    messages: Rows = field(default_factory=list)
+    """(ref_date, message_type_en, message_type_zh, messages)"""
+    message_hours: Rows = field(default_factory=list)
+    """(weekday 0 = Monday, hour 0-23, messages)"""
+    interface: Rows = field(default_factory=list)
+    """(ref_date, callback_count, fail_count, average_ms)"""
+    ads: Rows = field(default_factory=list)
+    """(date, ad_slot, income)"""
+    health: Dict[str, Dict[date, str]] = field(default_factory=dict)
+    """endpoint -> day -> one of `HEALTH_STATES`, for every day of the report."""
+    problems: List[TableStatus] = field(default_factory=list)
+    """The endpoints whose latest run needs a look, with its message."""
+    missing: List[str] = field(default_factory=list)
+    """Tables and views the report wanted and the dataset does not have."""
+
+    @property
+    def days(self) -> List[date]:
+        return [
+            self.first_day + timedelta(days=n)
+            for n in range((self.last_day - self.first_day).days + 1)
+        ]
+
+
+def accounts_in(dataset: Any) -> List[str]:
+    """The accounts `sync_log` knows, in order; none when nothing is loaded."""
+    try:
+        _, rows = query(dataset, f"SELECT DISTINCT app_id FROM {SYNC_LOG_TABLE} ORDER BY app_id")
+    except DatabaseUndefinedRelation:
+        return []
+    return [row[0] for row in rows]
+
+
+def choose_accounts(known: Sequence[str], wanted: Optional[Sequence[str]]) -> List[str]:
+    """`wanted` (all of `known` if None), checked before anything is read."""
+    if not known:
+        raise ConfigurationError(
+            "report",
+            "nothing is loaded in this dataset yet",
+            "Load first: wechat-datacube demo (or run), then wechat-datacube report",
+        )
+    if not wanted:
+        return list(known)
+    unknown = [app_id for app_id in wanted if app_id not in known]
+    if unknown:
+        raise ConfigurationError(
+            "accounts",
+            f"no data for {', '.join(unknown)} in this dataset",
+            f"Use accounts that are loaded: {', '.join(known)}",
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def newest_day(dataset: Any, app_id: str) -> Optional[date]:
+    """The newest day any run of the account loaded: where the report's range ends."""
+    statuses = ", ".join(f"'{status}'" for status in LOADED)
+    _, rows = query(
+        dataset,
+        f"SELECT MAX(fetched_to) FROM {SYNC_LOG_TABLE} "
+        f"WHERE app_id = {_text(app_id)} AND status IN ({statuses})",
+    )
+    return rows[0][0] if rows and rows[0][0] is not None else None
+
+
+DEFAULT_REPORT_DAYS = 90
+
+
+def read_report(
+    dataset: Any,
+    accounts: Optional[Sequence[str]] = None,
+    days: int = DEFAULT_REPORT_DAYS,
+    last_day: Optional[date] = None,
+) -> List[AccountReport]:
+    """The report's data for `accounts` (default: every account loaded): `days` days ending
+    on `last_day`, by default each account's newest day loaded, so that a report of data
+    loaded a while ago still shows it."""
+    if days < 1:
+        raise ConfigurationError("days", f"{days} is no number of days", "Give 1 or more")
+    reports = []
+    for app_id in choose_accounts(accounts_in(dataset), accounts):
+        end = last_day or newest_day(dataset, app_id)
+        if end is None:
+            continue  # (every run of it failed: nothing to show but `status`)
+        reports.append(read_account(dataset, app_id, end - timedelta(days=days - 1), end))
+    return reports
+
+
+def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> AccountReport:
+    """Every chart's rows for `app_id` from `first_day` to `last_day`."""
+    report = AccountReport(app_id, first_day, last_day)
+    where = f"app_id = {_text(app_id)} AND ref_date BETWEEN {_day(first_day)} AND {_day(last_day)}"
+
+    def read(name: str, sql: str) -> Rows:
+        try:
+            return query(dataset, sql)[1]
+        except DatabaseUndefinedRelation:
+            report.missing.append(name)
+            return []
+
+    report.followers = read(
+        "v_follower_total",
+        f"SELECT ref_date, followers FROM v_follower_total WHERE {where} ORDER BY ref_date",
+    )
+    report.channels = read(
+        "v_net_followers_by_channel",
+        "SELECT ref_date, COALESCE(channel, CAST(channel_code AS VARCHAR)), "
+        "COALESCE(channel_zh, CAST(channel_code AS VARCHAR)), SUM(new_user), SUM(cancel_user) "
+        f"FROM v_net_followers_by_channel WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2",
+    )
+    published = (
+        f"app_id = {_text(app_id)} AND published_on BETWEEN {_day(first_day)} AND {_day(last_day)}"
+    )
+    report.top_articles = read(
+        "v_article_first_days",
+        "SELECT title, published_on, readers_first_7_days, readers_first_30_days, "
+        f"sharers_first_7_days FROM v_article_first_days WHERE {published} "
+        "ORDER BY readers_first_7_days DESC NULLS LAST, published_on DESC LIMIT 10",
+    )
+    report.read_sources = read(
+        "v_read_source_mix",
+        "SELECT COALESCE(source, CAST(source_code AS VARCHAR)), "
+        "COALESCE(source_zh, CAST(source_code AS VARCHAR)), SUM(readers) "
+        f"FROM v_read_source_mix WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC",
+    )
+    report.shares = read(
+        "user_share",
+        "SELECT s.ref_date, COALESCE(l.label_en, CAST(s.share_scene AS VARCHAR)), "
+        "COALESCE(l.label_zh, CAST(s.share_scene AS VARCHAR)), SUM(s.share_count) "
+        "FROM user_share AS s LEFT JOIN code_labels AS l ON l.field = 'share_scene' "
+        "AND l.code = CAST(s.share_scene AS VARCHAR) "
+        f"WHERE s.{where.replace(' AND ref_date', ' AND s.ref_date')} "
+        "GROUP BY 1, 2, 3 ORDER BY 1, 2",
+    )
+    report.messages = read(
+        "v_message_volume",
+        "SELECT ref_date, COALESCE(message_type, CAST(msg_type AS VARCHAR)), "
+        "COALESCE(message_type, CAST(msg_type AS VARCHAR)), SUM(messages) "
+        f"FROM v_message_volume WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2",
+    )
+    # WeChat writes the hour as HHMM (0, 100, ..., 2300)
+    report.message_hours = [
+        (day.weekday(), int(hour) // 100, count)
+        for day, hour, count in read(
+            "upstream_msg_hour",
+            "SELECT ref_date, ref_hour, SUM(msg_count) FROM upstream_msg_hour "
+            f"WHERE {where} GROUP BY 1, 2",
+        )
+        if hour is not None and 0 <= int(hour) // 100 <= 23
+    ]
+    report.interface = read(
+        "interface_summary",
+        "SELECT ref_date, callback_count, fail_count, "
+        "CASE WHEN callback_count > 0 THEN total_time_cost * 1.0 / callback_count END "
+        f"FROM interface_summary WHERE {where} ORDER BY ref_date",
+    )
+    ad_where = f"app_id = {_text(app_id)} AND date BETWEEN {_day(first_day)} AND {_day(last_day)}"
+    report.ads = read(
+        "publisher_adpos_general",
+        f"SELECT date, ad_slot, SUM(income) FROM publisher_adpos_general WHERE {ad_where} "
+        "GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    report.health = _health(dataset, app_id, report.days)
+    report.problems = [
+        status
+        for status in account_status(dataset)
+        if status.app_id == app_id and not status.healthy
+    ]
+    return report
+
+
+def _health(dataset: Any, app_id: str, days: List[date]) -> Dict[str, Dict[date, str]]:
+    """endpoint -> day -> its state, from every `sync_log` row of the account."""
+    _, rows = query(
+        dataset,
+        "SELECT endpoint, status, requested_from, requested_to, fetched_from, fetched_to, "
+        "history_from, history_to, message, started_at, run_id "
+        f"FROM {SYNC_LOG_TABLE} WHERE app_id = {_text(app_id)} ORDER BY started_at, run_id",
+    )
+    loaded: Dict[str, Set[date]] = defaultdict(set)
+    latest: Dict[str, Tuple[Any, ...]] = {}
+    for row in rows:
+        endpoint, status, _, _, fetched_from, fetched_to, history_from, history_to = row[:8]
+        latest[endpoint] = row
+        if status in LOADED:
+            loaded[endpoint].update(_span(fetched_from, fetched_to, days))
+            loaded[endpoint].update(_span(history_from, history_to, days))
+    health: Dict[str, Dict[date, str]] = {}
+    for endpoint in (table for table in BY_TABLE if table in latest):
+        _, status, asked_from, asked_to, *_, message, _, _ = latest[endpoint]
+        held = loaded[endpoint]
+        newest = max(held, default=None)
+        aside = _set_aside_days(message, days)
+        asked = set(_span(asked_from, asked_to, days)) if status in ("failed", "partial") else set()
+        states: Dict[date, str] = {}
+        for day in days:
+            if day in held:
+                states[day] = LOADED_DAY
+            elif day in aside:
+                states[day] = SET_ASIDE
+            elif day in asked:
+                states[day] = FAILED
+            elif newest is not None and day > newest and _unfinished(day, endpoint, days[-1]):
+                states[day] = NOT_READY
+            else:
+                states[day] = NOT_LOADED
+        health[endpoint] = states
+    return health
+
+
+def _unfinished(day: date, endpoint: str, last_day: date) -> bool:
+    """Whether WeChat may still be computing `day` for `endpoint`: one of the newest days, or
+    in a week or month not over by the report's last day."""
+    grain = BY_TABLE[endpoint].grain
+    if grain in ("week", "month"):
+        return period_end(period_start(day, grain), grain) > last_day
+    return (last_day - day).days < NOT_READY_DAYS
+
+
+def _span(first: Optional[date], last: Optional[date], days: Iterable[date]) -> List[date]:
+    if first is None or last is None:
+        return []
+    return [day for day in days if first <= day <= last]
+
+
+def _set_aside_days(message: Optional[str], days: List[date]) -> Set[date]:
+    """The days of the windows the message says are set aside."""
+    if not message or SET_ASIDE_NOTE not in message:
+        return set()
+    listed = message[message.index(SET_ASIDE_NOTE) :]
+    aside: Set[date] = set()
+    for begin, end in _WINDOW.findall(listed):
+        aside.update(_span(date.fromisoformat(begin), date.fromisoformat(end), days))
+    return aside
+
+
+def _text(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _day(value: date) -> str:
+    return f"DATE '{value.isoformat()}'"
