@@ -83,15 +83,6 @@ class AccountReport:
         ]
 
 
-def accounts_in(dataset: Any) -> List[str]:
-    """The accounts `sync_log` knows, in order; none when nothing is loaded."""
-    try:
-        _, rows = query(dataset, f"SELECT DISTINCT app_id FROM {SYNC_LOG_TABLE} ORDER BY app_id")
-    except DatabaseUndefinedRelation:
-        return []
-    return [row[0] for row in rows]
-
-
 def choose_accounts(known: Sequence[str], wanted: Optional[Sequence[str]]) -> List[str]:
     """`wanted` (all of `known` if None), checked before anything is read."""
     if not known:
@@ -112,17 +103,6 @@ def choose_accounts(known: Sequence[str], wanted: Optional[Sequence[str]]) -> Li
     return list(dict.fromkeys(wanted))
 
 
-def newest_day(dataset: Any, app_id: str) -> Optional[date]:
-    """The newest day any run of the account loaded: where the report's range ends."""
-    statuses = ", ".join(f"'{status}'" for status in LOADED)
-    _, rows = query(
-        dataset,
-        f"SELECT MAX(fetched_to) FROM {SYNC_LOG_TABLE} "
-        f"WHERE app_id = {_text(app_id)} AND status IN ({statuses})",
-    )
-    return rows[0][0] if rows and rows[0][0] is not None else None
-
-
 DEFAULT_REPORT_DAYS = 90
 
 
@@ -137,19 +117,32 @@ def read_report(
     loaded a while ago still shows it."""
     if days < 1:
         raise ConfigurationError("days", f"{days} is no number of days", "Give 1 or more")
+    # what `status` says, read once: the accounts, how far each is loaded, its problems
+    statuses = account_status(dataset)
     reports = []
-    for app_id in choose_accounts(accounts_in(dataset), accounts):
-        end = last_day or newest_day(dataset, app_id)
+    for app_id in choose_accounts(list(dict.fromkeys(s.app_id for s in statuses)), accounts):
+        own = [status for status in statuses if status.app_id == app_id]
+        end = last_day or max((s.loaded_through for s in own if s.loaded_through), default=None)
         if end is None:
             continue  # (every run of it failed: nothing to show but `status`)
-        reports.append(read_account(dataset, app_id, end - timedelta(days=days - 1), end))
+        report = read_account(dataset, app_id, end - timedelta(days=days - 1), end)
+        report.problems = [status for status in own if not status.healthy]
+        reports.append(report)
     return reports
 
 
 def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> AccountReport:
     """Every chart's rows for `app_id` from `first_day` to `last_day`."""
     report = AccountReport(app_id, first_day, last_day)
-    where = f"app_id = {_text(app_id)} AND ref_date BETWEEN {_day(first_day)} AND {_day(last_day)}"
+
+    def within(day_column: str = "ref_date", alias: str = "") -> str:
+        """The account's rows of the report's days."""
+        return (
+            f"{alias}app_id = {_text(app_id)} AND {alias}{day_column} "
+            f"BETWEEN {_day(first_day)} AND {_day(last_day)}"
+        )
+
+    where = within()
 
     def read(name: str, sql: str) -> Rows:
         try:
@@ -168,13 +161,10 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         "COALESCE(channel_zh, CAST(channel_code AS VARCHAR)), SUM(new_user), SUM(cancel_user) "
         f"FROM v_net_followers_by_channel WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2",
     )
-    published = (
-        f"app_id = {_text(app_id)} AND published_on BETWEEN {_day(first_day)} AND {_day(last_day)}"
-    )
     report.top_articles = read(
         "v_article_first_days",
         "SELECT title, published_on, readers_first_7_days, readers_first_30_days, "
-        f"sharers_first_7_days FROM v_article_first_days WHERE {published} "
+        f"sharers_first_7_days FROM v_article_first_days WHERE {within('published_on')} "
         "ORDER BY readers_first_7_days DESC NULLS LAST, published_on DESC LIMIT 10",
     )
     report.read_sources = read(
@@ -189,7 +179,7 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         "COALESCE(l.label_zh, CAST(s.share_scene AS VARCHAR)), SUM(s.share_count) "
         "FROM user_share AS s LEFT JOIN code_labels AS l ON l.field = 'share_scene' "
         "AND l.code = CAST(s.share_scene AS VARCHAR) "
-        f"WHERE s.{where.replace(' AND ref_date', ' AND s.ref_date')} "
+        f"WHERE {within(alias='s.')} "
         "GROUP BY 1, 2, 3 ORDER BY 1, 2",
     )
     report.messages = read(
@@ -214,18 +204,12 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         "CASE WHEN callback_count > 0 THEN total_time_cost * 1.0 / callback_count END "
         f"FROM interface_summary WHERE {where} ORDER BY ref_date",
     )
-    ad_where = f"app_id = {_text(app_id)} AND date BETWEEN {_day(first_day)} AND {_day(last_day)}"
     report.ads = read(
         "publisher_adpos_general",
-        f"SELECT date, ad_slot, SUM(income) FROM publisher_adpos_general WHERE {ad_where} "
+        f"SELECT date, ad_slot, SUM(income) FROM publisher_adpos_general WHERE {within('date')} "
         "GROUP BY 1, 2 ORDER BY 1, 2",
     )
     report.health = _health(dataset, app_id, report.days)
-    report.problems = [
-        status
-        for status in account_status(dataset)
-        if status.app_id == app_id and not status.healthy
-    ]
     return report
 
 
