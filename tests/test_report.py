@@ -1,20 +1,27 @@
 """`wechat-datacube report` as a new user runs it after the demo: one self-contained HTML file
-with every section, and clear errors for wrong inputs."""
+with every section, which draws every chart in a real browser with the network off, and clear
+errors for wrong inputs."""
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import List
 
+import plotly.graph_objects as go
 import pytest
+from plotly.io import to_html
+from plotly.offline import get_plotlyjs
 
+from tests import browser
 from tests.helpers import run_command
 from wechat_datacube_source.emulator import DEMO_APP_ID
+from wechat_datacube_source.report_page import REPORT_FILE
 
 
 @pytest.fixture(scope="module")
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("report")
-    done = run_command(folder, "demo", "--quiet", env={})
+    done = run_command(folder, "demo", "--quiet", "--ads", env={})
     assert done.returncode == 0, done.stdout + done.stderr
     return folder
 
@@ -33,6 +40,13 @@ class _External(HTMLParser):
                 self.fetched.append(f"{tag} {name}={value}")
 
 
+DEMO_CHARTS = {
+    *("total", "new_lost", "top", "sources", "shares", "volume", "hours", "interface"),
+    *("ad_income", "calendar"),
+}
+"""Every chart of the report, each of which the demo's data (with --ads) draws."""
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_demo_report_is_one_file_with_every_section(demo_folder: Path, language: str) -> None:
     output = demo_folder / f"report-{language}.html"
@@ -45,14 +59,73 @@ def test_the_demo_report_is_one_file_with_every_section(demo_folder: Path, langu
     external.feed(page)
     assert external.fetched == []
     assert "Plotly.newPlot" in page and DEMO_APP_ID in page
-    # every chart of the demo's data is drawn (the ad tables are not loaded by the demo)
-    charts = {"total", "new_lost", "top", "sources", "shares", "volume", "hours", "interface"}
-    for chart in charts | {"calendar"}:
+    for chart in DEMO_CHARTS:
         assert f"data-chart='{chart}'" in page, chart
-    assert "data-chart='ad_income'" not in page
-    words = {"en": ("Data health", "No ad statistics"), "zh": ("数据健康", "未加载广告数据")}
+    words = {"en": ("Data health", "Moments", "text"), "zh": ("数据健康", "朋友圈", "文字")}
     for word in words[language]:
         assert word in page
+    assert "No data in this range" not in page and "Not in this dataset" not in page
+
+
+def test_a_partial_load_says_what_it_lacks(tmp_path: Path) -> None:
+    """Two tables loaded, no ads: their charts, a note for each other chart, and the ad
+    tables left out of the list of what is missing (the ad note says it already)."""
+    loaded = run_command(
+        tmp_path, "demo", "--quiet", "--resources", "user_cumulate,upstream_msg", env={}
+    )
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    done = run_command(tmp_path, "report", env={})
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (tmp_path / REPORT_FILE).read_text(encoding="utf-8")
+    drawn = set(re.findall(r"data-chart='(\w+)'", page))
+    assert drawn == {"total", "volume", "calendar"}
+    assert "No ad statistics are loaded" in page
+    missing = re.search(r"Not in this dataset: ([^<]*)\.", page)
+    assert missing is not None
+    assert "v_article_first_days" in missing[1] and "interface_summary" in missing[1]
+    assert "v_ad_revenue_by_slot" not in missing[1]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_demo_report_draws_every_chart_offline_in_chromium(
+    demo_folder: Path, language: str, tmp_path: Path
+) -> None:
+    output = tmp_path / f"report-{language}.html"
+    done = run_command(
+        demo_folder, "report", "--output", str(output), "--language", language, env={}
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = browser.render(output)
+    assert seen.refused == [] and seen.errors == []
+    assert set(seen.charts) == DEMO_CHARTS
+    assert {name for name, marks in seen.charts.items() if marks == 0} == set(), seen.charts
+    # the screenshot is of a drawn page: a blank one of this size compresses to a few kB
+    (tmp_path / f"report-{language}.png").write_bytes(seen.screenshot)
+    assert seen.screenshot.startswith(b"\x89PNG") and len(seen.screenshot) > 200_000
+
+
+def test_the_browser_check_sees_an_empty_chart_an_error_and_a_fetch(tmp_path: Path) -> None:
+    """The check above can fail: on a page with a chart that drew nothing (no data, or only
+    bars of no height), an uncaught error, and an image from elsewhere, it says so."""
+
+    def chart(name: str, figure: go.Figure) -> str:
+        div = to_html(figure, full_html=False, include_plotlyjs=False)
+        return f"<div data-chart='{name}'>{div}</div>"
+
+    page = tmp_path / "broken.html"
+    page.write_text(
+        f"<html><head><script>{get_plotlyjs()}</script></head><body>"
+        + chart("drawn", go.Figure(go.Bar(x=[1, 2], y=[3, 4])))
+        + chart("no_rows", go.Figure(go.Bar(x=[], y=[])))
+        + chart("zeros", go.Figure(go.Bar(x=[1, 2], y=[0, 0])))
+        + "<img src='http://127.0.0.1:9/logo.png'><script>throw new Error('boom')</script>"
+        + "</body></html>",
+        encoding="utf-8",
+    )
+    seen = browser.render(page)
+    assert seen.charts == {"drawn": 2, "no_rows": 0, "zeros": 0}
+    assert seen.refused == ["http://127.0.0.1:9/logo.png"]
+    assert any("boom" in error for error in seen.errors), seen.errors
 
 
 def test_wrong_inputs_name_what_to_fix(demo_folder: Path, tmp_path: Path) -> None:

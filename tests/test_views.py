@@ -76,7 +76,7 @@ def test_every_view_answers_from_its_tables(pipeline: dlt.Pipeline, api: Emulato
 
     messages = rows(pipeline, "v_message_volume")
     assert len(messages) == len(rows(pipeline, "upstream_msg")) > 0
-    assert all(r["message_type"] for r in messages)
+    assert all(r["message_type"] and r["message_type_zh"] for r in messages)
 
     revenue = rows(pipeline, "v_ad_revenue_by_slot")
     assert len(revenue) == len(rows(pipeline, "publisher_adpos_general")) > 0

@@ -144,11 +144,15 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
 
     where = within()
 
-    def read(name: str, sql: str) -> Rows:
+    def read(name: str, sql: str, optional: bool = False) -> Rows:
+        """The query's rows; none when its table or view is not in the dataset, which the
+        report then names, unless it is `optional` (the ad tables: an account with no ads
+        never loads them, and their chart says so itself)."""
         try:
             return query(dataset, sql)[1]
         except DatabaseUndefinedRelation:
-            report.missing.append(name)
+            if not optional:
+                report.missing.append(name)
             return []
 
     report.followers = read(
@@ -185,7 +189,7 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
     report.messages = read(
         "v_message_volume",
         "SELECT ref_date, COALESCE(message_type, CAST(msg_type AS VARCHAR)), "
-        "COALESCE(message_type, CAST(msg_type AS VARCHAR)), SUM(messages) "
+        "COALESCE(message_type_zh, CAST(msg_type AS VARCHAR)), SUM(messages) "
         f"FROM v_message_volume WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2",
     )
     # WeChat writes the hour as HHMM (0, 100, ..., 2300)
@@ -205,9 +209,11 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         f"FROM interface_summary WHERE {where} ORDER BY ref_date",
     )
     report.ads = read(
-        "publisher_adpos_general",
-        f"SELECT date, ad_slot, SUM(income) FROM publisher_adpos_general WHERE {within('date')} "
-        "GROUP BY 1, 2 ORDER BY 1, 2",
+        "v_ad_revenue_by_slot",
+        "SELECT date, COALESCE(slot, CAST(ad_slot AS VARCHAR)), "
+        "COALESCE(slot_zh, CAST(ad_slot AS VARCHAR)), SUM(income_yuan) "
+        f"FROM v_ad_revenue_by_slot WHERE {within('date')} GROUP BY 1, 2, 3 ORDER BY 1, 2",
+        optional=True,
     )
     report.health = _health(dataset, app_id, report.days)
     return report

@@ -58,7 +58,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "fails": "failures",
         "latency": "average ms",
         "ads": "Ad revenue",
-        "ad_income": "Ad income by slot",
+        "ad_income": "Ad income by slot, in yuan",
         "no_ads": "No ad statistics are loaded (load them with --ads on an account with ads).",
         "health": "Data health",
         "calendar": "Days of each endpoint: loaded, not ready yet, failed, set aside, not loaded",
@@ -96,7 +96,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "fails": "失败次数",
         "latency": "平均耗时 ms",
         "ads": "广告收入",
-        "ad_income": "各广告位收入",
+        "ad_income": "各广告位收入（元）",
         "no_ads": "未加载广告数据（有广告的账号可用 --ads 加载）。",
         "health": "数据健康",
         "calendar": "各接口每日状态：已加载、未就绪、失败、已搁置、未加载",
@@ -120,6 +120,13 @@ HEALTH_COLOURS = {
     SET_ASIDE: "#8d5fd3",
     NOT_LOADED: "#d9d9d9",
 }
+
+DAY_TICKS = [
+    {"dtickrange": [None, "M1"], "value": "%m-%d"},
+    {"dtickrange": ["M1", None], "value": "%Y-%m"},
+]
+"""Day axes in numbers, month-day or year-month by zoom: plotly.js names months in English
+only (its other locales are separate scripts), and numbers read the same in both languages."""
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif;
@@ -180,7 +187,7 @@ def _account(report: AccountReport, words: Mapping[str, str], label: int) -> str
         chart("hours", report.message_hours, lambda rows: _hours(rows, words)),
         chart("interface", report.interface, lambda rows: _interface(rows, words), wide=True),
         f"</div><h3>{words['ads']}</h3><div class='grid'>",
-        chart("ad_income", report.ads, _ads, empty=words["no_ads"]),
+        chart("ad_income", report.ads, lambda rows: _stacked(rows, label), empty=words["no_ads"]),
         f"</div><h3>{words['health']}</h3><div class='grid'>",
         chart("calendar", list(report.health), lambda _: _calendar(report, words), wide=True),
         "</div>",
@@ -213,9 +220,11 @@ class _Charts:
             note = html.escape(empty or self.words["no_data"])
             return f"<div class='{css}'><h4>{title}</h4><p class='note'>{note}</p></div>"
         figure = draw(list(rows))
+        if _by_day(figure):
+            figure.update_xaxes(tickformatstops=DAY_TICKS, hoverformat="%Y-%m-%d")
         figure.update_layout(
             margin={"l": 50, "r": 20, "t": 20, "b": 40},
-            height=360,
+            height=figure.layout.height or 360,  # (a chart may ask for more room)
             template="plotly_white",
             legend={"orientation": "h", "y": -0.15},
         )
@@ -300,10 +309,6 @@ def _interface(rows: List[Tuple[Any, ...]], words: Mapping[str, str]) -> go.Figu
     return figure
 
 
-def _ads(rows: List[Tuple[Any, ...]]) -> go.Figure:
-    return _stacked([(day, slot, slot, income) for day, slot, income in rows], 1)
-
-
 def _calendar(report: AccountReport, words: Mapping[str, str]) -> go.Figure:
     """One row per endpoint, one cell per day, coloured by the day's state."""
     endpoints = list(report.health)[::-1]  # (catalog order, top down)
@@ -336,6 +341,7 @@ def _calendar(report: AccountReport, words: Mapping[str, str]) -> go.Figure:
         )
     )
     figure.update_layout(height=max(300, 22 * len(endpoints) + 80))
+    figure.update_yaxes(tickmode="array", tickvals=endpoints)  # (every name, none skipped)
     return figure
 
 
@@ -347,6 +353,12 @@ def _problems(report: AccountReport, words: Mapping[str, str]) -> str:
     lines = problem_lines([(s.table, s.message or s.status or "") for s in report.problems])
     items = "".join(f"<li class='problem'>{html.escape(line.strip())}</li>" for line in lines)
     return f"{title}<ul>{items}</ul>"
+
+
+def _by_day(figure: go.Figure) -> bool:
+    """Whether the figure's x axis is days (a pie has no x at all)."""
+    firsts = (next(iter(getattr(trace, "x", None) or ()), None) for trace in figure.data)
+    return any(isinstance(first, date) for first in firsts)
 
 
 def _short(title: Any, limit: int = 28) -> str:

@@ -119,7 +119,7 @@ VIEWS: Tuple[View, ...] = (
         tables=("upstream_msg", "code_labels"),
         sql=f"""
             SELECT m.app_id, m.ref_date, m.msg_type, l.label_en AS message_type,
-                   m.msg_user AS senders, m.msg_count AS messages
+                   l.label_zh AS message_type_zh, m.msg_user AS senders, m.msg_count AS messages
             FROM upstream_msg AS m
             {_labelled("msg_type", "m.msg_type", "l")}
         """,
