@@ -110,3 +110,10 @@ def render(page_file: Path, width: int = 1280) -> RenderedPage:
         finally:
             browser.close()
     return RenderedPage(charts=charts, errors=errors, refused=refused, screenshot=screenshot)
+
+
+if __name__ == "__main__":
+    # python -m tests.browser PAGE.html SHOT.png: the screenshot the test takes (docs/report.png)
+    import sys
+
+    Path(sys.argv[2]).write_bytes(render(Path(sys.argv[1])).screenshot)

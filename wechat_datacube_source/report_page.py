@@ -293,9 +293,11 @@ def _hours(rows: List[Tuple[int, int, Any]], words: Mapping[str, str]) -> go.Fig
     grid = [[0] * 24 for _ in range(7)]
     for weekday, hour, count in rows:
         grid[weekday][hour] += count or 0
-    return go.Figure(
+    figure = go.Figure(
         go.Heatmap(z=grid, x=list(range(24)), y=words["weekdays"].split(","), colorscale="Greens")
     )
+    figure.update_yaxes(autorange="reversed")  # (Monday on top, as a calendar reads)
+    return figure
 
 
 def _interface(rows: List[Tuple[Any, ...]], words: Mapping[str, str]) -> go.Figure:
