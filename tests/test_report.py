@@ -3,6 +3,7 @@ with every section, which draws every chart in a real browser with the network o
 errors for wrong inputs."""
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import List
@@ -13,8 +14,15 @@ from plotly.io import to_html
 from plotly.offline import get_plotlyjs
 
 from tests import browser
-from tests.helpers import run_command
-from wechat_datacube_source.emulator import DEMO_APP_ID
+from tests.helpers import LAST_COMPLETE, make_pipeline, query, run, run_command
+from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
+from wechat_datacube_source.report_data import (
+    FAILED,
+    LOADED_DAY,
+    NOT_READY,
+    SET_ASIDE,
+    read_report,
+)
 from wechat_datacube_source.report_page import REPORT_FILE
 
 
@@ -41,7 +49,8 @@ class _External(HTMLParser):
 
 
 DEMO_CHARTS = {
-    *("total", "new_lost", "top", "sources", "shares", "volume", "hours", "interface"),
+    *("total", "new_lost", "top", "legacy", "sources", "shares", "volume", "hours"),
+    *("interface",),
     *("ad_income", "calendar"),
 }
 """Every chart of the report, each of which the demo's data (with --ads) draws."""
@@ -136,3 +145,41 @@ def test_wrong_inputs_name_what_to_fix(demo_folder: Path, tmp_path: Path) -> Non
     assert bad_day.returncode == 2 and "--until" in bad_day.stderr
     nothing = run_command(tmp_path, "report", env={})
     assert nothing.returncode == 2 and "demo" in nothing.stderr
+
+
+def test_the_calendar_gives_each_day_its_state(tmp_path: Path, api: Emulator) -> None:
+    """Over the emulator with faults, into DuckDB: a day that never parses is set aside, a
+    window refused is failed, a newest day WeChat has not finished is not ready, and a table
+    whose runs `sync_log` no longer holds still shows the days its rows cover."""
+    first = LAST_COMPLETE - timedelta(days=29)
+    poison, refused = LAST_COMPLETE - timedelta(days=20), LAST_COMPLETE - timedelta(days=3)
+    api.add_fault(FaultRule("malformed", endpoints=("user_summary",), dates=(poison,)))
+    api.add_fault(FaultRule("errcode", endpoints=("user_cumulate",), dates=(refused,)))
+    api.add_fault(FaultRule("empty", endpoints=("interface_summary",), dates=(LAST_COMPLETE,)))
+    pipeline = make_pipeline(tmp_path)
+    tables = ["user_summary", "user_cumulate", "interface_summary", "upstream_msg"]
+    run(
+        pipeline,
+        api,
+        resources=tables,
+        start_date=first.isoformat(),
+        max_retries=0,
+        set_aside_after_failures=1,
+    )
+    shown = {row[0] for row in query(pipeline, "SELECT DISTINCT ref_date FROM upstream_msg")}
+    query(pipeline, "DELETE FROM sync_log WHERE endpoint = 'upstream_msg'")
+
+    (report,) = read_report(pipeline.dataset(), days=30, last_day=LAST_COMPLETE)
+    health = report.health
+    assert set(health) == set(tables)
+    everything = set(report.days)
+    assert {day for day, state in health["user_summary"].items() if state != LOADED_DAY} == {poison}
+    assert health["user_summary"][poison] == SET_ASIDE
+    assert health["user_cumulate"][refused] == FAILED
+    assert set(health["user_cumulate"].values()) <= {LOADED_DAY, FAILED}
+    assert health["interface_summary"][LAST_COMPLETE] == NOT_READY
+    assert {d for d, s in health["interface_summary"].items() if s == LOADED_DAY} == everything - {
+        LAST_COMPLETE
+    }
+    # (no run of it in sync_log: its rows alone say which days are there)
+    assert shown and {d for d, s in health["upstream_msg"].items() if s == LOADED_DAY} == shown

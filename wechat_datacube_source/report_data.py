@@ -7,9 +7,9 @@ destination dlt reads, and on the ready-made views where they answer the questio
 without ads, a dataset loaded with `--no-views`) leaves its chart out and says so, rather
 than failing the report.
 
-The data-health calendar is built from `sync_log`: each run's loaded ranges (fresh and
-history), the windows its latest run set aside, and the days its latest run asked for and
-could not load.
+The data-health calendar is built from `sync_log` and the tables' own dates: each run's
+loaded ranges (fresh and history) and the days (weeks, months) the table has rows for, the
+windows the latest run set aside, and the days the latest run asked for and could not load.
 """
 
 import re
@@ -40,6 +40,9 @@ HEALTH_STATES = (LOADED_DAY, NOT_READY, FAILED, SET_ASIDE, NOT_LOADED)
 NOT_READY_DAYS = 3
 """The newest days of a daily endpoint that WeChat may still be computing (reference §1.2)."""
 
+_NO_RUN: Tuple[Any, ...] = (None,) * 11
+"""The `sync_log` row of an endpoint whose rows came with no run recorded."""
+
 _WINDOW = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2}) \(")
 
 
@@ -55,7 +58,9 @@ class AccountReport:
     channels: Rows = field(default_factory=list)
     """(ref_date, channel_en, channel_zh, new_user, cancel_user)"""
     top_articles: Rows = field(default_factory=list)
-    """(title, published_on, readers_first_7_days, readers_first_30_days, sharers_first_7)"""
+    """(title, published_on, readers_first_7_days, readers_first_30_days)"""
+    legacy_articles: Rows = field(default_factory=list)
+    """(title, sent_on, readers_first_7_days) from the legacy `article_total`"""
     read_sources: Rows = field(default_factory=list)
     """(source_en, source_zh, readers)"""
     shares: Rows = field(default_factory=list)
@@ -67,7 +72,7 @@ class AccountReport:
     interface: Rows = field(default_factory=list)
     """(ref_date, callback_count, fail_count, average_ms)"""
     ads: Rows = field(default_factory=list)
-    """(date, ad_slot, income)"""
+    """(date, slot_en, slot_zh, income_yuan)"""
     health: Dict[str, Dict[date, str]] = field(default_factory=dict)
     """endpoint -> day -> one of `HEALTH_STATES`, for every day of the report."""
     problems: List[TableStatus] = field(default_factory=list)
@@ -167,9 +172,17 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
     )
     report.top_articles = read(
         "v_article_first_days",
-        "SELECT title, published_on, readers_first_7_days, readers_first_30_days, "
-        f"sharers_first_7_days FROM v_article_first_days WHERE {within('published_on')} "
+        "SELECT title, published_on, readers_first_7_days, readers_first_30_days "
+        f"FROM v_article_first_days WHERE {within('published_on')} "
         "ORDER BY readers_first_7_days DESC NULLS LAST, published_on DESC LIMIT 10",
+    )
+    # the legacy family: before 2025-11-01 the only one with articles; WeChat counts each
+    # article's readers for 7 days after it was sent (ref_date), cumulative per stat_date
+    report.legacy_articles = read(
+        "article_total",
+        "SELECT title, ref_date, MAX(int_page_read_user) FROM article_total "
+        f"WHERE {where} AND stat_date <= ref_date + 6 GROUP BY msgid, title, ref_date "
+        "ORDER BY 3 DESC NULLS LAST, ref_date DESC LIMIT 10",
     )
     report.read_sources = read(
         "v_read_source_mix",
@@ -215,12 +228,40 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         f"FROM v_ad_revenue_by_slot WHERE {within('date')} GROUP BY 1, 2, 3 ORDER BY 1, 2",
         optional=True,
     )
-    report.health = _health(dataset, app_id, report.days)
+    days = report.days
+    report.health = _health(dataset, app_id, days, _days_with_rows(dataset, app_id, days))
     return report
 
 
-def _health(dataset: Any, app_id: str, days: List[date]) -> Dict[str, Dict[date, str]]:
-    """endpoint -> day -> its state, from every `sync_log` row of the account."""
+def _days_with_rows(dataset: Any, app_id: str, days: List[date]) -> Dict[str, Set[date]]:
+    """endpoint -> the `days` its table has rows for (a week's or month's row covers each of
+    its days); the tables not in the dataset are left out."""
+    # (a week or month that began before the first day may cover some of the days)
+    since = _day(days[0] - timedelta(days=31))
+    found: Dict[str, Set[date]] = {}
+    for table, endpoint in BY_TABLE.items():
+        column = endpoint.date_field
+        try:
+            _, rows = query(
+                dataset,
+                f"SELECT DISTINCT {column} FROM {table} WHERE app_id = {_text(app_id)} "
+                f"AND {column} BETWEEN {since} AND {_day(days[-1])}",
+            )
+        except DatabaseUndefinedRelation:
+            continue
+        covered: Set[date] = set()
+        for (first,) in rows:
+            last = first if endpoint.grain == "day" else period_end(first, endpoint.grain)
+            covered.update(_span(first, last, days))
+        found[table] = covered
+    return found
+
+
+def _health(
+    dataset: Any, app_id: str, days: List[date], with_rows: Dict[str, Set[date]]
+) -> Dict[str, Dict[date, str]]:
+    """endpoint -> day -> its state, from every `sync_log` row of the account and the days
+    its table has rows for (`with_rows`)."""
     _, rows = query(
         dataset,
         "SELECT endpoint, status, requested_from, requested_to, fetched_from, fetched_to, "
@@ -235,19 +276,23 @@ def _health(dataset: Any, app_id: str, days: List[date]) -> Dict[str, Dict[date,
         if status in LOADED:
             loaded[endpoint].update(_span(fetched_from, fetched_to, days))
             loaded[endpoint].update(_span(history_from, history_to, days))
+    for endpoint, covered in with_rows.items():
+        loaded[endpoint].update(covered)
     health: Dict[str, Dict[date, str]] = {}
-    for endpoint in (table for table in BY_TABLE if table in latest):
-        _, status, asked_from, asked_to, *_, message, _, _ = latest[endpoint]
+    for endpoint in (table for table in BY_TABLE if table in latest or loaded[table]):
+        _, status, asked_from, asked_to, *_, message, _, _ = latest.get(endpoint, _NO_RUN)
         held = loaded[endpoint]
         newest = max(held, default=None)
         aside = _set_aside_days(message, days)
         asked = set(_span(asked_from, asked_to, days)) if status in ("failed", "partial") else set()
         states: Dict[date, str] = {}
         for day in days:
-            if day in held:
-                states[day] = LOADED_DAY
-            elif day in aside:
+            # set aside first: the run that set a day aside reports the range around it as
+            # loaded, and the day's rows, if any, are an older answer
+            if day in aside:
                 states[day] = SET_ASIDE
+            elif day in held:
+                states[day] = LOADED_DAY
             elif day in asked:
                 states[day] = FAILED
             elif newest is not None and day > newest and _unfinished(day, endpoint, days[-1]):

@@ -48,6 +48,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "top": "Top articles by readers in their first 7 and 30 days",
         "first7": "readers, first 7 days",
         "first30": "readers, first 30 days",
+        "legacy": "Top articles of the legacy tables (article_total) by readers in their "
+        "first 7 days",
         "sources": "Where readers came from",
         "shares": "Shares by scene",
         "messages": "Messages and the interface",
@@ -86,6 +88,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "top": "文章发表后 7 天与 30 天阅读人数排行",
         "first7": "前 7 天阅读人数",
         "first30": "前 30 天阅读人数",
+        "legacy": "旧版图文接口（article_total）文章群发后 7 天阅读人数排行",
         "sources": "阅读来源",
         "shares": "分享场景",
         "messages": "消息与接口",
@@ -180,6 +183,7 @@ def _account(report: AccountReport, words: Mapping[str, str], label: int) -> str
         chart("new_lost", report.channels, lambda rows: _channels(rows, words, label)),
         f"</div><h3>{words['content']}</h3><div class='grid'>",
         chart("top", report.top_articles, lambda rows: _top(rows, words), wide=True),
+        chart("legacy", report.legacy_articles, lambda rows: _top(rows, words), wide=True),
         chart("sources", report.read_sources, lambda rows: _sources(rows, label)),
         chart("shares", report.shares, lambda rows: _stacked(rows, label)),
         f"</div><h3>{words['messages']}</h3><div class='grid'>",
@@ -262,11 +266,13 @@ def _channels(rows: List[Tuple[Any, ...]], words: Mapping[str, str], label: int)
 
 
 def _top(rows: List[Tuple[Any, ...]], words: Mapping[str, str]) -> go.Figure:
+    """(title, published, readers in the first 7 days[, in the first 30]) rows as bars."""
     ordered = rows[::-1]  # (the most read on top)
     titles = [f"{_short(title)} ({published})" for title, published, *_ in ordered]
     figure = go.Figure()
-    figure.add_bar(y=titles, x=[r[2] for r in ordered], name=words["first7"], orientation="h")
-    figure.add_bar(y=titles, x=[r[3] for r in ordered], name=words["first30"], orientation="h")
+    for column, name in enumerate(("first7", "first30")[: len(rows[0]) - 2], start=2):
+        x = [row[column] for row in ordered]
+        figure.add_bar(y=titles, x=x, name=words[name], orientation="h")
     figure.update_layout(barmode="group", height=420)
     return figure
 
