@@ -4,10 +4,12 @@ errors for wrong inputs."""
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import List
+from typing import Any, Dict, List
 
+import dlt
 import plotly.graph_objects as go
 import pytest
 from plotly.io import to_html
@@ -21,9 +23,11 @@ from wechat_datacube_source.report_data import (
     LOADED_DAY,
     NOT_READY,
     SET_ASIDE,
+    AccountReport,
     read_report,
 )
 from wechat_datacube_source.report_page import REPORT_FILE
+from wechat_datacube_source.views import create_views
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +187,45 @@ def test_the_calendar_gives_each_day_its_state(tmp_path: Path, api: Emulator) ->
     }
     # (no run of it in sync_log: its rows alone say which days are there)
     assert shown and {d for d, s in health["upstream_msg"].items() if s == LOADED_DAY} == shown
+
+
+def _comparable(report: AccountReport) -> Dict[str, Any]:
+    """The report's data with each destination's number types made one (PostgreSQL sums to
+    NUMERIC, DuckDB to integers and doubles) and each chart's rows in one order (the two sort
+    labels by different collations)."""
+
+    def value(cell: Any) -> Any:
+        is_number = isinstance(cell, (int, float, Decimal)) and not isinstance(cell, bool)
+        return round(float(cell), 6) if is_number else cell
+
+    found: Dict[str, Any] = {}
+    for name, rows in vars(report).items():
+        if isinstance(rows, list) and name != "problems":
+            found[name] = sorted((tuple(value(c) for c in row) for row in rows), key=repr)
+    found["health"] = report.health
+    found["problems"] = sorted(status.table for status in report.problems)
+    return found
+
+
+def test_the_report_reads_postgresql_as_it_reads_duckdb(
+    tmp_path: Path, api: Emulator, postgres: str
+) -> None:
+    """The same 30 days of every table, ads included, loaded into DuckDB and into a real
+    PostgreSQL server: the report's data read through dlt from each is the same, and the
+    command draws every chart from PostgreSQL."""
+    first = (LAST_COMPLETE - timedelta(days=29)).isoformat()
+    datasets = []
+    for destination in (None, dlt.destinations.postgres(postgres)):
+        pipeline = make_pipeline(tmp_path, destination=destination)
+        run(pipeline, api, start_date=first, include_ad_stats=True)
+        create_views(pipeline)
+        datasets.append(pipeline.dataset())
+    from_duckdb, from_postgres = (read_report(dataset, days=30) for dataset in datasets)
+    assert _comparable(from_postgres[0]) == _comparable(from_duckdb[0])
+    assert from_duckdb[0].missing == [] and from_duckdb[0].legacy_articles != []
+
+    env = {"DESTINATION__POSTGRES__CREDENTIALS": postgres}
+    done = run_command(tmp_path, "report", "--destination", "postgres", "--days", "30", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (tmp_path / REPORT_FILE).read_text(encoding="utf-8")
+    assert set(re.findall(r"data-chart='(\w+)'", page)) == DEMO_CHARTS
