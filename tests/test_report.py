@@ -53,9 +53,17 @@ class _External(HTMLParser):
 
 
 DEMO_CHARTS = {
-    *("total", "new_lost", "top", "legacy", "sources", "shares", "volume", "hours"),
-    *("interface",),
-    *("ad_income", "calendar"),
+    "total",
+    "new_lost",
+    "top",
+    "legacy",
+    "sources",
+    "shares",
+    "volume",
+    "hours",
+    "interface",
+    "ad_income",
+    "calendar",
 }
 """Every chart of the report, each of which the demo's data (with --ads) draws."""
 
