@@ -3,11 +3,11 @@ with every section, which draws every chart in a real browser with the network o
 errors for wrong inputs."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 import dlt
 import plotly.graph_objects as go
@@ -157,6 +157,36 @@ def test_wrong_inputs_name_what_to_fix(demo_folder: Path, tmp_path: Path) -> Non
     assert bad_day.returncode == 2 and "--until" in bad_day.stderr
     nothing = run_command(tmp_path, "report", env={})
     assert nothing.returncode == 2 and "demo" in nothing.stderr
+    nowhere = tmp_path / "no-such-folder" / "report.html"
+    no_folder = run_command(demo_folder, "report", "--output", str(nowhere), env={})
+    assert (
+        no_folder.returncode == 2 and f"folder {nowhere.parent} does not exist" in no_folder.stderr
+    )
+    too_early = run_command(demo_folder, "report", "--until", "2001-01-01", env={})
+    assert too_early.returncode == 2
+    assert (
+        "before the first day loaded" in too_early.stderr and "Give a day from" in too_early.stderr
+    )
+
+
+def _shown_days(folder: Path, *options: str) -> Tuple[date, date]:
+    """The first and last day of the report `report *options` writes in `folder`."""
+    output = folder / "range.html"
+    done = run_command(folder, "report", "--output", str(output), *options, env={})
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = re.search(r"<p>(\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)</p>", output.read_text("utf-8"))
+    assert shown is not None
+    return date.fromisoformat(shown[1]), date.fromisoformat(shown[2])
+
+
+def test_the_days_shown_stay_within_the_days_loaded(demo_folder: Path) -> None:
+    """However many days are asked, and up to whatever day: the demo's 90 days at most."""
+    first, last = _shown_days(demo_folder)
+    assert (last - first).days == 89
+    assert _shown_days(demo_folder, "--days", "100000", "--until", "2999-12-31") == (first, last)
+    assert _shown_days(demo_folder, "--days", "7") == (last - timedelta(days=6), last)
+    earlier = last - timedelta(days=30)
+    assert _shown_days(demo_folder, "--until", earlier.isoformat()) == (first, earlier)
 
 
 def test_the_calendar_gives_each_day_its_state(tmp_path: Path, api: Emulator) -> None:

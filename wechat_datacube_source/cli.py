@@ -310,9 +310,11 @@ def status(**options: Any) -> int:
     type=click.IntRange(min=1),
     default=DEFAULT_REPORT_DAYS,
     show_default=True,
-    help="days shown, ending on the newest day loaded",
+    help="days shown, ending on --until or the newest day loaded (never before the first)",
 )
-@click.option("--until", help="last day shown, YYYY-MM-DD (default: the newest day loaded)")
+@click.option(
+    "--until", help="last day shown, YYYY-MM-DD (default, and at most: the newest loaded)"
+)
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -330,14 +332,24 @@ def report(**options: Any) -> int:
     target = _target(options)
     console = _console(quiet=True)
     until = _day_option(options["until"], "until")
+    output: Path = options["output"]
+    if not output.parent.is_dir():
+        raise click.BadParameter(
+            f"the folder {output.parent} does not exist: create it, or write elsewhere",
+            param_hint="--output",
+        )
     _check_loaded(target)
     wanted = [a.strip() for a in (options["accounts"] or "").split(",") if a.strip()]
     try:
         reports = read_report(target.dataset_reader(), wanted or None, options["days"], until)
     except (DatabaseException, DestinationConnectionError) as error:
         return _unreadable(console, target, error)
-    output: Path = options["output"]
-    output.write_text(render(reports, options["language"]), encoding="utf-8")
+    try:
+        output.write_text(render(reports, options["language"]), encoding="utf-8")
+    except OSError as error:
+        raise click.BadParameter(
+            f"cannot write {output}: {error.strerror}", param_hint="--output"
+        ) from None
     console.say(f"report of {len(reports)} account(s) written to {output.resolve()}")
     return EXIT_OK
 

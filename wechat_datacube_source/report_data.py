@@ -117,9 +117,11 @@ def read_report(
     days: int = DEFAULT_REPORT_DAYS,
     last_day: Optional[date] = None,
 ) -> List[AccountReport]:
-    """The report's data for `accounts` (default: every account loaded): `days` days ending
-    on `last_day`, by default each account's newest day loaded, so that a report of data
-    loaded a while ago still shows it."""
+    """The report's data for `accounts` (default: every account loaded): up to `days` days
+    ending on `last_day`, by default each account's newest day loaded, so that a report of
+    data loaded a while ago still shows it. The days stay within those loaded: a `last_day`
+    past the newest ends on the newest, and no day before the first loaded is shown (so
+    `days` may be as many as wanted, and a new account's calendar is not mostly grey)."""
     if days < 1:
         raise ConfigurationError("days", f"{days} is no number of days", "Give 1 or more")
     # what `status` says, read once: the accounts, how far each is loaded, its problems
@@ -127,10 +129,22 @@ def read_report(
     reports = []
     for app_id in choose_accounts(list(dict.fromkeys(s.app_id for s in statuses)), accounts):
         own = [status for status in statuses if status.app_id == app_id]
-        end = last_day or max((s.loaded_through for s in own if s.loaded_through), default=None)
-        if end is None:
+        newest = max((s.loaded_through for s in own if s.loaded_through), default=None)
+        if newest is None:
             continue  # (every run of it failed: nothing to show but `status`)
-        report = read_account(dataset, app_id, end - timedelta(days=days - 1), end)
+        # (by the daily tables where there are: a month's or week's data starts on its first
+        # day, which may be weeks before the first day loaded)
+        daily = [s for s in own if BY_TABLE[s.table].grain == "day"] or own
+        earliest = min(s.loaded_from or newest for s in daily)
+        end = min(last_day, newest) if last_day else newest
+        if end < earliest:
+            raise ConfigurationError(
+                "until",
+                f"{last_day} is before the first day loaded for {app_id}, {earliest}",
+                f"Give a day from {earliest} to {newest}",
+            )
+        first = max(end - timedelta(days=days - 1), earliest)
+        report = read_account(dataset, app_id, first, end)
         report.problems = [status for status in own if not status.healthy]
         reports.append(report)
     return reports
