@@ -242,40 +242,36 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         f"FROM v_ad_revenue_by_slot WHERE {within('date')} GROUP BY 1, 2, 3 ORDER BY 1, 2",
         optional=True,
     )
-    days = report.days
-    report.health = _health(dataset, app_id, days, _days_with_rows(dataset, app_id, days))
+    report.health = _health(dataset, app_id, report.days)
     return report
 
 
-def _days_with_rows(dataset: Any, app_id: str, days: List[date]) -> Dict[str, Set[date]]:
-    """endpoint -> the `days` its table has rows for (a week's or month's row covers each of
-    its days); the tables not in the dataset are left out."""
+def _days_with_rows(dataset: Any, app_id: str, table: str, days: List[date]) -> Set[date]:
+    """The `days` the table has rows of the account for (a week's or month's row covers each
+    of its days); none when the table is not in the dataset."""
+    endpoint = BY_TABLE[table]
+    column = endpoint.date_field
     # (a week or month that began before the first day may cover some of the days)
-    since = _day(days[0] - timedelta(days=31))
-    found: Dict[str, Set[date]] = {}
-    for table, endpoint in BY_TABLE.items():
-        column = endpoint.date_field
-        try:
-            _, rows = query(
-                dataset,
-                f"SELECT DISTINCT {column} FROM {table} WHERE app_id = {_text(app_id)} "
-                f"AND {column} BETWEEN {since} AND {_day(days[-1])}",
-            )
-        except DatabaseUndefinedRelation:
-            continue
-        covered: Set[date] = set()
-        for (first,) in rows:
-            last = first if endpoint.grain == "day" else period_end(first, endpoint.grain)
-            covered.update(_span(first, last, days))
-        found[table] = covered
-    return found
+    since = days[0] - timedelta(days=31 if endpoint.grain != "day" else 0)
+    try:
+        _, rows = query(
+            dataset,
+            f"SELECT DISTINCT {column} FROM {table} WHERE app_id = {_text(app_id)} "
+            f"AND {column} BETWEEN {_day(since)} AND {_day(days[-1])}",
+        )
+    except DatabaseUndefinedRelation:
+        return set()
+    covered: Set[date] = set()
+    for (first,) in rows:
+        last = first if endpoint.grain == "day" else period_end(first, endpoint.grain)
+        covered.update(_span(first, last, days))
+    return covered
 
 
-def _health(
-    dataset: Any, app_id: str, days: List[date], with_rows: Dict[str, Set[date]]
-) -> Dict[str, Dict[date, str]]:
-    """endpoint -> day -> its state, from every `sync_log` row of the account and the days
-    its table has rows for (`with_rows`)."""
+def _health(dataset: Any, app_id: str, days: List[date]) -> Dict[str, Dict[date, str]]:
+    """endpoint -> day -> its state, from every `sync_log` row of the account, and, where
+    those leave days unaccounted for, the days its table has rows for (rows loaded by a run
+    `sync_log` does not hold). A healthy account's tables need no look at their rows."""
     _, rows = query(
         dataset,
         "SELECT endpoint, status, requested_from, requested_to, fetched_from, fetched_to, "
@@ -290,8 +286,10 @@ def _health(
         if status in LOADED:
             loaded[endpoint].update(_span(fetched_from, fetched_to, days))
             loaded[endpoint].update(_span(history_from, history_to, days))
-    for endpoint, covered in with_rows.items():
-        loaded[endpoint].update(covered)
+    for table in BY_TABLE:
+        unaccounted = [day for day in days if day not in loaded[table]]
+        if unaccounted:
+            loaded[table].update(_days_with_rows(dataset, app_id, table, unaccounted))
     health: Dict[str, Dict[date, str]] = {}
     for endpoint in (table for table in BY_TABLE if table in latest or loaded[table]):
         _, status, asked_from, asked_to, *_, message, _, _ = latest.get(endpoint, _NO_RUN)
