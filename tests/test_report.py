@@ -89,8 +89,8 @@ def test_the_demo_report_is_one_file_with_every_section(demo_folder: Path, langu
 
 
 def test_a_partial_load_says_what_it_lacks(tmp_path: Path) -> None:
-    """Two tables loaded, no ads: their charts, a note for each other chart, and the ad
-    tables left out of the list of what is missing (the ad note says it already)."""
+    """Two tables loaded, no ads: their charts, and in each other chart's place what is not
+    in the dataset and how it gets there (the ad chart's own note for the ad tables)."""
     loaded = run_command(
         tmp_path, "demo", "--quiet", "--resources", "user_cumulate,upstream_msg", env={}
     )
@@ -101,10 +101,11 @@ def test_a_partial_load_says_what_it_lacks(tmp_path: Path) -> None:
     drawn = set(re.findall(r"data-chart='(\w+)'", page))
     assert drawn == {"total", "volume", "calendar"}
     assert "No ad statistics are loaded" in page
-    missing = re.search(r"Not in this dataset: ([^<]*)\.", page)
-    assert missing is not None
-    assert "v_article_first_days" in missing[1] and "interface_summary" in missing[1]
-    assert "v_ad_revenue_by_slot" not in missing[1]
+    # each chart whose table or view is not there says which, and how it gets there
+    notes = re.findall(r"Not in this dataset: ([^<]*)", page)
+    assert len(notes) == 7 and "v_ad_revenue_by_slot" not in page
+    assert "v_article_first_days, the view wechat-datacube run creates once " in page
+    assert "interface_summary, which wechat-datacube run loads unless --resources" in page
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -153,6 +154,12 @@ def test_wrong_inputs_name_what_to_fix(demo_folder: Path, tmp_path: Path) -> Non
     unknown = run_command(demo_folder, "report", "--accounts", "wx-nobody", env={})
     assert unknown.returncode == 2
     assert "wx-nobody" in unknown.stderr and DEMO_APP_ID in unknown.stderr
+    # (AppIDs are compared ignoring case, as in the settings)
+    shouted = run_command(
+        demo_folder, "report", "--accounts", f" {DEMO_APP_ID.upper()}", "--output", "x.html", env={}
+    )
+    assert shouted.returncode == 0, shouted.stderr
+    assert f'<a href="#account-{DEMO_APP_ID}">' in (demo_folder / "x.html").read_text("utf-8")
     bad_day = run_command(demo_folder, "report", "--until", "2026-13-01", env={})
     assert bad_day.returncode == 2 and "--until" in bad_day.stderr
     nothing = run_command(tmp_path, "report", env={})

@@ -77,8 +77,9 @@ class AccountReport:
     """endpoint -> day -> one of `HEALTH_STATES`, for every day of the report."""
     problems: List[TableStatus] = field(default_factory=list)
     """The endpoints whose latest run needs a look, with its message."""
-    missing: List[str] = field(default_factory=list)
-    """Tables and views the report wanted and the dataset does not have."""
+    missing: Dict[str, str] = field(default_factory=dict)
+    """Each chart's rows (by field name) that could not be read: the table or view they come
+    from, which the dataset does not have."""
 
     @property
     def days(self) -> List[date]:
@@ -89,7 +90,8 @@ class AccountReport:
 
 
 def choose_accounts(known: Sequence[str], wanted: Optional[Sequence[str]]) -> List[str]:
-    """`wanted` (all of `known` if None), checked before anything is read."""
+    """`wanted` (all of `known` if None) as the dataset spells them, checked before anything
+    is read. AppIDs are compared trimmed and ignoring case, as the accounts' settings are."""
     if not known:
         raise ConfigurationError(
             "report",
@@ -98,14 +100,15 @@ def choose_accounts(known: Sequence[str], wanted: Optional[Sequence[str]]) -> Li
         )
     if not wanted:
         return list(known)
-    unknown = [app_id for app_id in wanted if app_id not in known]
+    spelled = {app_id.lower(): app_id for app_id in known}
+    unknown = [app_id for app_id in wanted if app_id.strip().lower() not in spelled]
     if unknown:
         raise ConfigurationError(
             "accounts",
             f"no data for {', '.join(unknown)} in this dataset",
             f"Use accounts that are loaded: {', '.join(known)}",
         )
-    return list(dict.fromkeys(wanted))
+    return list(dict.fromkeys(spelled[app_id.strip().lower()] for app_id in wanted))
 
 
 DEFAULT_REPORT_DAYS = 90
@@ -163,28 +166,31 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
 
     where = within()
 
-    def read(name: str, sql: str, optional: bool = False) -> Rows:
-        """The query's rows; none when its table or view is not in the dataset, which the
-        report then names, unless it is `optional` (the ad tables: an account with no ads
-        never loads them, and their chart says so itself)."""
+    def read(rows: str, name: str, sql: str, optional: bool = False) -> Rows:
+        """The query's rows for the report's field `rows`; none when its table or view `name`
+        is not in the dataset, which the chart then says, unless it is `optional` (the ad
+        tables: an account with no ads never loads them, and their chart says so itself)."""
         try:
             return query(dataset, sql)[1]
         except DatabaseUndefinedRelation:
             if not optional:
-                report.missing.append(name)
+                report.missing[rows] = name
             return []
 
     report.followers = read(
+        "followers",
         "v_follower_total",
         f"SELECT ref_date, followers FROM v_follower_total WHERE {where} ORDER BY ref_date",
     )
     report.channels = read(
+        "channels",
         "v_net_followers_by_channel",
         "SELECT ref_date, COALESCE(channel, CAST(channel_code AS VARCHAR)), "
         "COALESCE(channel_zh, CAST(channel_code AS VARCHAR)), SUM(new_user), SUM(cancel_user) "
         f"FROM v_net_followers_by_channel WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2",
     )
     report.top_articles = read(
+        "top_articles",
         "v_article_first_days",
         "SELECT title, published_on, readers_first_7_days, readers_first_30_days "
         f"FROM v_article_first_days WHERE {within('published_on')} "
@@ -193,18 +199,21 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
     # the legacy family: before 2025-11-01 the only one with articles; WeChat counts each
     # article's readers for 7 days after it was sent (ref_date), cumulative per stat_date
     report.legacy_articles = read(
+        "legacy_articles",
         "article_total",
         "SELECT title, ref_date, MAX(int_page_read_user) FROM article_total "
         f"WHERE {where} AND stat_date <= ref_date + 6 GROUP BY msgid, title, ref_date "
         "ORDER BY 3 DESC NULLS LAST, ref_date DESC LIMIT 10",
     )
     report.read_sources = read(
+        "read_sources",
         "v_read_source_mix",
         "SELECT COALESCE(source, CAST(source_code AS VARCHAR)), "
         "COALESCE(source_zh, CAST(source_code AS VARCHAR)), SUM(readers) "
         f"FROM v_read_source_mix WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC",
     )
     report.shares = read(
+        "shares",
         "user_share",
         "SELECT s.ref_date, COALESCE(l.label_en, CAST(s.share_scene AS VARCHAR)), "
         "COALESCE(l.label_zh, CAST(s.share_scene AS VARCHAR)), SUM(s.share_count) "
@@ -214,6 +223,7 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         "GROUP BY 1, 2, 3 ORDER BY 1, 2",
     )
     report.messages = read(
+        "messages",
         "v_message_volume",
         "SELECT ref_date, COALESCE(message_type, CAST(msg_type AS VARCHAR)), "
         "COALESCE(message_type_zh, CAST(msg_type AS VARCHAR)), SUM(messages) "
@@ -223,6 +233,7 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
     report.message_hours = [
         (day.weekday(), int(hour) // 100, count)
         for day, hour, count in read(
+            "message_hours",
             "upstream_msg_hour",
             "SELECT ref_date, ref_hour, SUM(msg_count) FROM upstream_msg_hour "
             f"WHERE {where} GROUP BY 1, 2",
@@ -230,12 +241,14 @@ def read_account(dataset: Any, app_id: str, first_day: date, last_day: date) -> 
         if hour is not None and 0 <= int(hour) // 100 <= 23
     ]
     report.interface = read(
+        "interface",
         "interface_summary",
         "SELECT ref_date, callback_count, fail_count, "
         "CASE WHEN callback_count > 0 THEN total_time_cost * 1.0 / callback_count END "
         f"FROM interface_summary WHERE {where} ORDER BY ref_date",
     )
     report.ads = read(
+        "ads",
         "v_ad_revenue_by_slot",
         "SELECT date, COALESCE(slot, CAST(ad_slot AS VARCHAR)), "
         "COALESCE(slot_zh, CAST(ad_slot AS VARCHAR)), SUM(income_yuan) "

@@ -20,6 +20,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from .console import problem_lines
+from .labels import CODE_LABELS_TABLE
 from .report_data import (
     FAILED,
     HEALTH_STATES,
@@ -30,6 +31,7 @@ from .report_data import (
     AccountReport,
 )
 from .version import __version__
+from .views import VIEWS
 
 LANGUAGES = ("en", "zh")
 REPORT_FILE = "wechat_datacube_report.html"
@@ -67,7 +69,10 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "problems": "What the last runs need",
         "no_problems": "Every endpoint's last run was complete.",
         "no_data": "No data in this range.",
-        "missing": "Not in this dataset: {names}.",
+        "missing_view": "Not in this dataset: {name}, the view wechat-datacube run creates "
+        "once {tables} is loaded.",
+        "missing_table": "Not in this dataset: {name}, which wechat-datacube run loads unless "
+        "--resources leaves it out.",
         LOADED_DAY: "loaded",
         NOT_READY: "not ready yet",
         FAILED: "failed",
@@ -106,7 +111,9 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "problems": "最近一次运行需要处理的问题",
         "no_problems": "所有接口最近一次运行均已完成。",
         "no_data": "此时间范围内没有数据。",
-        "missing": "数据集中没有：{names}。",
+        "missing_view": "数据集中没有视图 {name}：加载 {tables} 后，wechat-datacube run 会创建它。",
+        "missing_table": "数据集中没有 {name}：wechat-datacube run 默认会加载它（除非 --resources "
+        "未包含它）。",
         LOADED_DAY: "已加载",
         NOT_READY: "未就绪",
         FAILED: "失败",
@@ -130,6 +137,10 @@ DAY_TICKS = [
 ]
 """Day axes in numbers, month-day or year-month by zoom: plotly.js names months in English
 only (its other locales are separate scripts), and numbers read the same in both languages."""
+
+CALENDAR_GAP_DAYS = 120
+"""Up to this many days a calendar's cells stand apart; over more, a gap would be all a
+day's column shows."""
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif;
@@ -173,61 +184,61 @@ def render(reports: Sequence[AccountReport], language: str = "en") -> str:
 
 
 def _account(report: AccountReport, words: Mapping[str, str], label: int) -> str:
-    chart = _Charts(report.app_id, words)
+    chart = _Charts(report, words)
     period = words["range"].format(first=report.first_day, last=report.last_day)
     parts = [
         f'<section class="account" id="{_id(report.app_id)}">',
         f"<h2>{html.escape(report.app_id)}</h2><p>{html.escape(period)}</p>",
         f"<h3>{words['followers']}</h3><div class='grid'>",
-        chart("total", report.followers, _followers),
-        chart("new_lost", report.channels, lambda rows: _channels(rows, words, label)),
+        chart("total", "followers", _followers),
+        chart("new_lost", "channels", lambda rows: _channels(rows, words, label)),
         f"</div><h3>{words['content']}</h3><div class='grid'>",
-        chart("top", report.top_articles, lambda rows: _top(rows, words), wide=True),
-        chart("legacy", report.legacy_articles, lambda rows: _top(rows, words), wide=True),
-        chart("sources", report.read_sources, lambda rows: _sources(rows, label)),
-        chart("shares", report.shares, lambda rows: _stacked(rows, label)),
+        chart("top", "top_articles", lambda rows: _top(rows, words), wide=True),
+        chart("legacy", "legacy_articles", lambda rows: _top(rows, words), wide=True),
+        chart("sources", "read_sources", lambda rows: _sources(rows, label)),
+        chart("shares", "shares", lambda rows: _stacked(rows, label)),
         f"</div><h3>{words['messages']}</h3><div class='grid'>",
-        chart("volume", report.messages, lambda rows: _stacked(rows, label)),
-        chart("hours", report.message_hours, lambda rows: _hours(rows, words)),
-        chart("interface", report.interface, lambda rows: _interface(rows, words), wide=True),
+        chart("volume", "messages", lambda rows: _stacked(rows, label)),
+        chart("hours", "message_hours", lambda rows: _hours(rows, words)),
+        chart("interface", "interface", lambda rows: _interface(rows, words), wide=True),
         f"</div><h3>{words['ads']}</h3><div class='grid'>",
-        chart("ad_income", report.ads, lambda rows: _stacked(rows, label), empty=words["no_ads"]),
+        chart("ad_income", "ads", lambda rows: _stacked(rows, label), empty=words["no_ads"]),
         f"</div><h3>{words['health']}</h3><div class='grid'>",
-        chart("calendar", list(report.health), lambda _: _calendar(report, words), wide=True),
+        chart("calendar", "health", lambda _: _calendar(report, words), wide=True),
         "</div>",
         _problems(report, words),
+        "</section>",
     ]
-    if report.missing:
-        names = ", ".join(sorted(set(report.missing)))
-        parts.append(f"<p class='note'>{html.escape(words['missing'].format(names=names))}</p>")
-    parts.append("</section>")
     return "\n".join(parts)
 
 
 class _Charts:
-    """Each chart as a titled HTML fragment, or a note where it has no data."""
+    """Each chart of an account as a titled HTML fragment, or a note where it has no data:
+    what is not in the dataset and how it gets there, or that the days shown have none."""
 
-    def __init__(self, app_id: str, words: Mapping[str, str]) -> None:
-        self.app_id, self.words = app_id, words
+    def __init__(self, report: AccountReport, words: Mapping[str, str]) -> None:
+        self.report, self.words = report, words
 
     def __call__(
         self,
         name: str,
-        rows: Sequence[Any],
+        field: str,
         draw: Callable[[Any], go.Figure],
         wide: bool = False,
         empty: str = "",
     ) -> str:
+        """The chart `name` of the report's `field` (its rows), drawn by `draw`."""
         title = html.escape(self.words[name])
         css = "chart wide" if wide else "chart"
+        rows = getattr(self.report, field)
         if not rows:
-            note = html.escape(empty or self.words["no_data"])
+            note = html.escape(self._missing(field) or empty or self.words["no_data"])
             return f"<div class='{css}'><h4>{title}</h4><p class='note'>{note}</p></div>"
         figure = draw(list(rows))
         if _by_day(figure):
             figure.update_xaxes(tickformatstops=DAY_TICKS, hoverformat="%Y-%m-%d")
         figure.update_layout(
-            margin={"l": 50, "r": 20, "t": 20, "b": 40},
+            margin={"l": 50, "r": 20, "t": 36, "b": 40},  # (room above for plotly's toolbar)
             height=figure.layout.height or 360,  # (a chart may ask for more room)
             template="plotly_white",
             legend={"orientation": "h", "y": -0.15},
@@ -236,10 +247,21 @@ class _Charts:
             figure,
             full_html=False,
             include_plotlyjs=False,
-            div_id=f"{_id(self.app_id)}-{name}",
+            div_id=f"{_id(self.report.app_id)}-{name}",
             config={"displaylogo": False, "responsive": True},
         )
         return f"<div class='{css}' data-chart='{name}'><h4>{title}</h4>{div}</div>"
+
+    def _missing(self, field: str) -> str:
+        """What the dataset lacks for `field`'s chart, in words, or nothing."""
+        name = self.report.missing.get(field)
+        if name is None:
+            return ""
+        view = next((view for view in VIEWS if view.name == name), None)
+        if view is None:
+            return self.words["missing_table"].format(name=name)
+        tables = ", ".join(table for table in view.tables if table != CODE_LABELS_TABLE)
+        return self.words["missing_view"].format(name=name, tables=tables)
 
 
 def _followers(rows: List[Tuple[Any, ...]]) -> go.Figure:
@@ -273,7 +295,8 @@ def _top(rows: List[Tuple[Any, ...]], words: Mapping[str, str]) -> go.Figure:
     for column, name in enumerate(("first7", "first30")[: len(rows[0]) - 2], start=2):
         x = [row[column] for row in ordered]
         figure.add_bar(y=titles, x=x, name=words[name], orientation="h")
-    figure.update_layout(barmode="group", height=420)
+    # (a group's first bar is drawn lowest: the legend lists them in the order they stand)
+    figure.update_layout(barmode="group", height=420, legend_traceorder="reversed")
     return figure
 
 
@@ -314,6 +337,7 @@ def _interface(rows: List[Tuple[Any, ...]], words: Mapping[str, str]) -> go.Figu
     figure.add_scatter(
         x=days, y=[r[3] for r in rows], name=words["latency"], mode="lines", secondary_y=True
     )
+    figure.update_yaxes(title_text=words["latency"], secondary_y=True)
     return figure
 
 
@@ -340,7 +364,7 @@ def _calendar(report: AccountReport, words: Mapping[str, str]) -> go.Figure:
             colorscale=scale,
             zmin=0,
             zmax=last + 1,
-            xgap=1,
+            xgap=1 if len(days) <= CALENDAR_GAP_DAYS else 0,
             ygap=1,
             colorbar={
                 "tickvals": [n + 0.5 for n in range(last + 1)],
