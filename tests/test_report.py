@@ -2,6 +2,7 @@
 with every section, which draws every chart in a real browser with the network off, and clear
 errors for wrong inputs."""
 
+import json
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from plotly.offline import get_plotlyjs
 
 from tests import browser
 from tests.helpers import LAST_COMPLETE, make_pipeline, query, run, run_command
+from wechat_datacube_source.catalog import PUBLISHED_CONTENT_EARLIEST
 from wechat_datacube_source.emulator import DEMO_APP_ID, Emulator, FaultRule
 from wechat_datacube_source.report_data import (
     FAILED,
@@ -26,7 +28,7 @@ from wechat_datacube_source.report_data import (
     AccountReport,
     read_report,
 )
-from wechat_datacube_source.report_page import REPORT_FILE
+from wechat_datacube_source.report_page import REPORT_FILE, render
 from wechat_datacube_source.views import create_views
 
 
@@ -274,3 +276,37 @@ def test_the_report_reads_postgresql_as_it_reads_duckdb(
     assert done.returncode == 0, done.stdout + done.stderr
     page = (tmp_path / REPORT_FILE).read_text(encoding="utf-8")
     assert set(re.findall(r"data-chart='(\w+)'", page)) == DEMO_CHARTS
+
+
+def test_no_day_before_an_endpoint_existed_counts_as_not_loaded(
+    tmp_path: Path, api: Emulator
+) -> None:
+    """Ten weeks across the day the published-content family began: its calendar row starts
+    on that day, the legacy one's covers them all."""
+    pipeline = make_pipeline(tmp_path)
+    first = PUBLISHED_CONTENT_EARLIEST - timedelta(days=35)
+    run(pipeline, api, resources=["article_read", "user_summary"], start_date=first.isoformat())
+    (report,) = read_report(pipeline.dataset(), days=70, last_day=first + timedelta(days=69))
+    assert min(report.health["article_read"]) == PUBLISHED_CONTENT_EARLIEST
+    assert set(report.health["article_read"].values()) == {LOADED_DAY}
+    assert min(report.health["user_summary"]) == first
+
+
+def test_over_120_days_the_bars_add_up_each_week() -> None:
+    """What a 2-year report draws: a day's bar would be a hairline, so bars stand on each
+    week's Monday and hold its sum; up to 120 days they are days."""
+    first = date(2026, 1, 5)  # (a Monday)
+
+    def bars(days: int) -> Dict[Any, Any]:
+        report = AccountReport(DEMO_APP_ID, first, first + timedelta(days=days - 1))
+        report.messages = [(day, "text", "文字", 1) for day in report.days]
+        (figure,) = re.findall(
+            r'Plotly\.newPlot\(\s*"[^"]*-volume",\s*(\[.*?\]),\s*\{', render([report])
+        )
+        (trace,) = json.loads(figure)
+        return dict(zip(trace["x"], trace["y"]))
+
+    weekly = bars(140)
+    assert len(weekly) == 20 and set(weekly.values()) == {7}
+    assert all(date.fromisoformat(day).weekday() == 0 for day in weekly)
+    assert set(bars(120).values()) == {1}

@@ -74,7 +74,8 @@ class AccountReport:
     ads: Rows = field(default_factory=list)
     """(date, slot_en, slot_zh, income_yuan)"""
     health: Dict[str, Dict[date, str]] = field(default_factory=dict)
-    """endpoint -> day -> one of `HEALTH_STATES`, for every day of the report."""
+    """endpoint -> day -> one of `HEALTH_STATES`, for every day of the report on which
+    WeChat offered the endpoint."""
     problems: List[TableStatus] = field(default_factory=list)
     """The endpoints whose latest run needs a look, with its message."""
     missing: Dict[str, str] = field(default_factory=dict)
@@ -311,7 +312,9 @@ def _health(dataset: Any, app_id: str, days: List[date]) -> Dict[str, Dict[date,
         aside = _set_aside_days(message, days)
         asked = set(_span(asked_from, asked_to, days)) if status in ("failed", "partial") else set()
         states: Dict[date, str] = {}
-        for day in days:
+        # (no state before WeChat offered the endpoint: the new published-content family
+        # starts on 2025-11-01, and its days before are not missing)
+        for day in (day for day in days if day >= BY_TABLE[endpoint].earliest):
             # set aside first: the run that set a day aside reports the range around it as
             # loaded, and the day's rows, if any, are an older answer
             if day in aside:

@@ -11,7 +11,7 @@ Labels come in English or Chinese (`LANGUAGES`); channel, source and scene names
 
 import html
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
 import plotly.graph_objects as go
@@ -40,6 +40,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
     "en": {
         "title": "WeChat Official Account report",
         "range": "{first} to {last}",
+        "weekly": "bars add up each week, from its Monday",
         "generated": "made {at} by wechat_datacube_source {version}",
         "followers": "Followers",
         "total": "Follower total",
@@ -83,6 +84,7 @@ TEXT: Mapping[str, Mapping[str, str]] = {
     "zh": {
         "title": "微信公众号数据报告",
         "range": "{first} 至 {last}",
+        "weekly": "柱状图按周（周一起）汇总",
         "generated": "{at} 由 wechat_datacube_source {version} 生成",
         "followers": "粉丝",
         "total": "累计粉丝",
@@ -138,9 +140,9 @@ DAY_TICKS = [
 """Day axes in numbers, month-day or year-month by zoom: plotly.js names months in English
 only (its other locales are separate scripts), and numbers read the same in both languages."""
 
-CALENDAR_GAP_DAYS = 120
-"""Up to this many days a calendar's cells stand apart; over more, a gap would be all a
-day's column shows."""
+DAILY_DAYS = 120
+"""Up to this many days a report's bars are days and its calendar's cells stand apart; over
+more, a day's bar or cell is a hairline, so bars add up each week and cells touch."""
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif;
@@ -186,23 +188,28 @@ def render(reports: Sequence[AccountReport], language: str = "en") -> str:
 def _account(report: AccountReport, words: Mapping[str, str], label: int) -> str:
     chart = _Charts(report, words)
     period = words["range"].format(first=report.first_day, last=report.last_day)
+    weekly = len(report.days) > DAILY_DAYS
+    if weekly:
+        period += f" · {words['weekly']}"
     parts = [
         f'<section class="account" id="{_id(report.app_id)}">',
         f"<h2>{html.escape(report.app_id)}</h2><p>{html.escape(period)}</p>",
         f"<h3>{words['followers']}</h3><div class='grid'>",
         chart("total", "followers", _followers),
-        chart("new_lost", "channels", lambda rows: _channels(rows, words, label)),
+        chart("new_lost", "channels", lambda rows: _channels(rows, words, label, weekly)),
         f"</div><h3>{words['content']}</h3><div class='grid'>",
         chart("top", "top_articles", lambda rows: _top(rows, words), wide=True),
         chart("legacy", "legacy_articles", lambda rows: _top(rows, words), wide=True),
         chart("sources", "read_sources", lambda rows: _sources(rows, label)),
-        chart("shares", "shares", lambda rows: _stacked(rows, label)),
+        chart("shares", "shares", lambda rows: _stacked(rows, label, weekly)),
         f"</div><h3>{words['messages']}</h3><div class='grid'>",
-        chart("volume", "messages", lambda rows: _stacked(rows, label)),
+        chart("volume", "messages", lambda rows: _stacked(rows, label, weekly)),
         chart("hours", "message_hours", lambda rows: _hours(rows, words)),
         chart("interface", "interface", lambda rows: _interface(rows, words), wide=True),
         f"</div><h3>{words['ads']}</h3><div class='grid'>",
-        chart("ad_income", "ads", lambda rows: _stacked(rows, label), empty=words["no_ads"]),
+        chart(
+            "ad_income", "ads", lambda rows: _stacked(rows, label, weekly), empty=words["no_ads"]
+        ),
         f"</div><h3>{words['health']}</h3><div class='grid'>",
         chart("calendar", "health", lambda _: _calendar(report, words), wide=True),
         "</div>",
@@ -269,15 +276,18 @@ def _followers(rows: List[Tuple[Any, ...]]) -> go.Figure:
     return go.Figure(go.Scatter(x=days, y=totals, mode="lines", line={"width": 2}))
 
 
-def _channels(rows: List[Tuple[Any, ...]], words: Mapping[str, str], label: int) -> go.Figure:
-    new: Dict[str, Dict[date, int]] = defaultdict(dict)
+def _channels(
+    rows: List[Tuple[Any, ...]], words: Mapping[str, str], label: int, weekly: bool
+) -> go.Figure:
+    new: Dict[str, Dict[date, int]] = defaultdict(lambda: defaultdict(int))
     lost: Dict[date, int] = defaultdict(int)
     net: Dict[date, int] = defaultdict(int)
     for row in rows:
         day, channel, new_users, cancelled = row[0], row[label], row[3] or 0, row[4] or 0
-        new[channel][day] = new_users
-        lost[day] += cancelled
-        net[day] += new_users - cancelled
+        bar = _bar_day(day, weekly)
+        new[channel][bar] += new_users
+        lost[bar] += cancelled
+        net[bar] += new_users - cancelled
     figure = go.Figure()
     for channel, by_day in new.items():
         figure.add_bar(x=list(by_day), y=list(by_day.values()), name=channel)
@@ -306,11 +316,11 @@ def _sources(rows: List[Tuple[Any, ...]], label: int) -> go.Figure:
     return go.Figure(go.Pie(labels=names, values=[r[2] for r in rows], hole=0.4))
 
 
-def _stacked(rows: List[Tuple[Any, ...]], label: int) -> go.Figure:
+def _stacked(rows: List[Tuple[Any, ...]], label: int, weekly: bool) -> go.Figure:
     """(day, label_en, label_zh, value) rows as bars stacked by label."""
-    series: Dict[str, Dict[date, Any]] = defaultdict(dict)
+    series: Dict[str, Dict[date, Any]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        series[row[label]][row[0]] = row[3]
+        series[row[label]][_bar_day(row[0], weekly)] += row[3] or 0
     figure = go.Figure()
     for name, by_day in series.items():
         figure.add_bar(x=list(by_day), y=list(by_day.values()), name=name)
@@ -352,8 +362,10 @@ def _calendar(report: AccountReport, words: Mapping[str, str]) -> go.Figure:
     for state, n in index.items():
         colour = HEALTH_COLOURS[state]
         scale += [(n / (last + 1), colour), ((n + 1) / (last + 1), colour)]
-    z = [[index[report.health[e][day]] + 0.5 for day in days] for e in endpoints]
-    text = [[words[report.health[e][day]] for day in days] for e in endpoints]
+    # (None: a day before the endpoint existed, left blank)
+    states = [[report.health[e].get(day) for day in days] for e in endpoints]
+    z = [[None if s is None else index[s] + 0.5 for s in row] for row in states]
+    text = [["" if s is None else words[s] for s in row] for row in states]
     figure = go.Figure(
         go.Heatmap(
             z=z,
@@ -364,7 +376,7 @@ def _calendar(report: AccountReport, words: Mapping[str, str]) -> go.Figure:
             colorscale=scale,
             zmin=0,
             zmax=last + 1,
-            xgap=1 if len(days) <= CALENDAR_GAP_DAYS else 0,
+            xgap=1 if len(days) <= DAILY_DAYS else 0,
             ygap=1,
             colorbar={
                 "tickvals": [n + 0.5 for n in range(last + 1)],
@@ -385,6 +397,11 @@ def _problems(report: AccountReport, words: Mapping[str, str]) -> str:
     lines = problem_lines([(s.table, s.message or s.status or "") for s in report.problems])
     items = "".join(f"<li class='problem'>{html.escape(line.strip())}</li>" for line in lines)
     return f"{title}<ul>{items}</ul>"
+
+
+def _bar_day(day: date, weekly: bool) -> date:
+    """The day a row's bar stands on: its own, or its week's Monday."""
+    return day - timedelta(days=day.weekday()) if weekly else day
 
 
 def _by_day(figure: go.Figure) -> bool:
