@@ -269,7 +269,7 @@ def test_the_report_reads_postgresql_as_it_reads_duckdb(
         datasets.append(pipeline.dataset())
     from_duckdb, from_postgres = (read_report(dataset, days=30) for dataset in datasets)
     assert _comparable(from_postgres[0]) == _comparable(from_duckdb[0])
-    assert from_duckdb[0].missing == [] and from_duckdb[0].legacy_articles != []
+    assert from_duckdb[0].missing == {} and from_duckdb[0].legacy_articles != []
 
     env = {"DESTINATION__POSTGRES__CREDENTIALS": postgres}
     done = run_command(tmp_path, "report", "--destination", "postgres", "--days", "30", env=env)
